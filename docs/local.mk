@@ -1,0 +1,1 @@
+# docs: build rules (filled in by the part that owns this folder)

@@ -1,0 +1,1 @@
+# shadow: build rules (filled in by the part that owns this folder)

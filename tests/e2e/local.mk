@@ -1,0 +1,1 @@
+# tests/e2e: build rules (filled in by the part that owns this folder)

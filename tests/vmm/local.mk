@@ -1,0 +1,1 @@
+# tests/vmm: build rules (filled in by the part that owns this folder)
