@@ -1,0 +1,246 @@
+/* Physical memory (see mm.h). */
+#include <stdatomic.h>
+
+#include "mm.h"
+#include "console.h"
+#include "lib.h"
+#include "spinlock.h"
+#include "uapi.h"
+#include "x86.h"
+
+#define RANGES_MAX 64
+
+static struct memrange memmap[MEMMAP_MAX];
+static unsigned nmemmap;
+
+/*
+ * mm_spin protects the free list, the bump ranges and the counters. A page
+ * is taken from the free list first, else from the never-used RAM ranges
+ * (so boot does not touch every frame).
+ */
+static struct spinlock mm_spin = SPINLOCK_INIT("mm");
+static uint64_t freelist; /* first free page; each links to the next in its first qword */
+static struct {
+	uint64_t next, end;
+} ranges[RANGES_MAX];
+static unsigned nranges, cur_range;
+static uint64_t pages_used, pages_free;
+
+/* Reference counts, indexed by frame number; atomic, not locked. */
+static atomic_uint *refs;
+static uint64_t nframes;
+
+void mm_set_map(const struct memrange *map, unsigned n)
+{
+	nmemmap = n < MEMMAP_MAX ? n : MEMMAP_MAX;
+	memcpy(memmap, map, nmemmap * sizeof(*map));
+}
+
+bool mm_granule_mapped(uint64_t base)
+{
+	uint64_t end = base + HUGE_PGSIZE;
+	bool ram = false;
+	for (unsigned i = 0; i < nmemmap; i++) {
+		const struct memrange *m = &memmap[i];
+		if (m->start >= end || m->end <= base)
+			continue;
+		if (m->type == MEM_RAM)
+			ram = true;
+		else if (m->end > 0x100000)
+			return false;
+	}
+	return ram;
+}
+
+uint64_t mm_ram_end(void)
+{
+	uint64_t end = 0;
+	for (unsigned i = 0; i < nmemmap; i++)
+		if (memmap[i].type == MEM_RAM && memmap[i].end > end)
+			end = memmap[i].end;
+	return end;
+}
+
+bool mm_is_ram(uint64_t pa, uint64_t len)
+{
+	if (pa + len < pa)
+		return false;
+	for (unsigned i = 0; i < nmemmap; i++) {
+		const struct memrange *m = &memmap[i];
+		if (m->type == MEM_RAM && pa >= m->start && pa + len <= m->end)
+			return mm_granule_mapped(pa & ~(HUGE_PGSIZE - 1)) &&
+			       mm_granule_mapped((pa + len - 1) & ~(HUGE_PGSIZE - 1));
+	}
+	return false;
+}
+
+static void add_range(uint64_t start, uint64_t end)
+{
+	start = PG_ROUNDUP(start);
+	end = PG_ROUNDDOWN(end);
+	if (start >= end)
+		return;
+	if (nranges == RANGES_MAX) {
+		kprintf("mm: more than %d RAM ranges; ignoring %lx-%lx\n", RANGES_MAX, start, end);
+		return;
+	}
+	ranges[nranges].next = start;
+	ranges[nranges].end = end;
+	nranges++;
+	pages_free += (end - start) / PGSIZE;
+}
+
+void mm_init(uint64_t kernel_end)
+{
+	uint64_t floor = kernel_end > 0x100000 ? kernel_end : 0x100000;
+	/* Free RAM: the parts of RAM ranges above the image that lie in mapped granules. */
+	for (unsigned i = 0; i < nmemmap; i++) {
+		const struct memrange *m = &memmap[i];
+		if (m->type != MEM_RAM || m->end <= floor)
+			continue;
+		uint64_t start = m->start > floor ? m->start : floor;
+		uint64_t run = start;
+		for (uint64_t g = start & ~(HUGE_PGSIZE - 1); g < m->end; g += HUGE_PGSIZE) {
+			if (mm_granule_mapped(g))
+				continue;
+			add_range(run, g > run ? g : run);
+			run = g + HUGE_PGSIZE;
+		}
+		if (run < m->end)
+			add_range(run, m->end);
+	}
+	if (nranges == 0)
+		panic("mm: no RAM above the kernel image (%lx)", kernel_end);
+	/* The reference counts take the first pages of the first range. */
+	nframes = mm_ram_end() / PGSIZE;
+	uint64_t bytes = PG_ROUNDUP(nframes * sizeof(*refs));
+	if (ranges[0].end - ranges[0].next < bytes)
+		panic("mm: no room for %lu reference counts", nframes);
+	refs = (atomic_uint *)ranges[0].next;
+	ranges[0].next += bytes;
+	pages_free -= bytes / PGSIZE;
+	fill_qwords(refs, 0, bytes / 8);
+}
+
+static atomic_uint *ref_of(uint64_t pa, const char *who)
+{
+	if ((pa & (PGSIZE - 1)) || pa / PGSIZE >= nframes)
+		panic("%s: bad frame %lx", who, pa);
+	return &refs[pa / PGSIZE];
+}
+
+void *page_alloc(void)
+{
+	uint64_t pa = 0;
+	spin_lock(&mm_spin);
+	if (freelist) {
+		pa = freelist;
+		freelist = *(uint64_t *)pa;
+	} else {
+		while (cur_range < nranges && ranges[cur_range].next >= ranges[cur_range].end)
+			cur_range++;
+		if (cur_range < nranges) {
+			pa = ranges[cur_range].next;
+			ranges[cur_range].next += PGSIZE;
+		}
+	}
+	if (pa) {
+		pages_used++;
+		pages_free--;
+	}
+	spin_unlock(&mm_spin);
+	if (!pa)
+		return 0;
+	unsigned old = atomic_exchange(ref_of(pa, "page_alloc"), 1);
+	if (old != 0)
+		panic("page_alloc: free frame %lx has count %u", pa, old);
+	return (void *)pa;
+}
+
+void *page_zalloc(void)
+{
+	void *p = page_alloc();
+	if (p)
+		fill_qwords(p, 0, PGSIZE / 8);
+	return p;
+}
+
+void page_get(uint64_t pa)
+{
+	if (atomic_fetch_add(ref_of(pa, "page_get"), 1) == 0)
+		panic("page_get: frame %lx is free", pa);
+}
+
+static void page_free(uint64_t pa)
+{
+	fill_qwords((void *)pa, PAGE_JUNK, PGSIZE / 8);
+	spin_lock(&mm_spin);
+	*(uint64_t *)pa = freelist;
+	freelist = pa;
+	pages_used--;
+	pages_free++;
+	spin_unlock(&mm_spin);
+}
+
+void page_put(uint64_t pa)
+{
+	unsigned old = atomic_fetch_sub(ref_of(pa, "page_put"), 1);
+	if (old == 0)
+		panic("page_put: frame %lx is already free", pa);
+	if (old == 1)
+		page_free(pa);
+}
+
+uint32_t page_refs(uint64_t pa)
+{
+	return atomic_load(ref_of(pa, "page_refs"));
+}
+
+uint64_t mm_pages_used(void)
+{
+	spin_lock(&mm_spin);
+	uint64_t n = pages_used;
+	spin_unlock(&mm_spin);
+	return n;
+}
+
+uint64_t mm_pages_free(void)
+{
+	spin_lock(&mm_spin);
+	uint64_t n = pages_free;
+	spin_unlock(&mm_spin);
+	return n;
+}
+
+int page_list_alloc(struct page_list *l, unsigned n)
+{
+	l->head = 0;
+	l->n = 0;
+	while (l->n < n) {
+		uint64_t *p = page_alloc();
+		if (!p) {
+			page_list_free(l);
+			return -ENOMEM;
+		}
+		p[0] = l->head;
+		l->head = (uint64_t)p;
+		l->n++;
+	}
+	return 0;
+}
+
+void *page_list_take(struct page_list *l)
+{
+	if (!l->n)
+		panic("page_list_take: empty list");
+	uint64_t *p = (uint64_t *)l->head;
+	l->head = p[0];
+	l->n--;
+	return p;
+}
+
+void page_list_free(struct page_list *l)
+{
+	while (l->n)
+		page_put((uint64_t)page_list_take(l));
+}

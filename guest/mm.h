@@ -1,0 +1,67 @@
+/*
+ * Physical memory: the memory map from the boot loader, which 2 MiB pages
+ * the kernel maps, and the frame allocator with per-frame reference counts.
+ *
+ * A frame is free (count 0) or referenced: once by the page table or
+ * address space that owns it, once more by every other address space that
+ * maps it copy-on-write. The last page_put frees it, junk-filled so that a
+ * use after free shows.
+ */
+#ifndef GUEST_MM_H
+#define GUEST_MM_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define MEMMAP_MAX 64
+#define MEM_RAM 1 /* memory-map type of usable RAM */
+#define PAGE_JUNK 0x6b6b6b6b6b6b6b6bull
+
+struct memrange {
+	uint64_t start, end; /* [start, end), bytes */
+	uint32_t type;
+};
+
+/* Records the memory map (copied). */
+void mm_set_map(const struct memrange *map, unsigned n);
+/* True if the kernel maps the 2 MiB page at `base`: it overlaps RAM and no
+ * reserved range at or above 1 MiB (the shadow pool is one). Below 1 MiB
+ * the firmware's holes share the first 2 MiB page with the image. */
+bool mm_granule_mapped(uint64_t base);
+/* End of the highest RAM range. */
+uint64_t mm_ram_end(void);
+/* True if [pa, pa + len) is RAM that the kernel maps. */
+bool mm_is_ram(uint64_t pa, uint64_t len);
+
+/* Starts the allocator over mapped RAM above kernel_end. */
+void mm_init(uint64_t kernel_end);
+
+/* A page with count 1, contents undefined; NULL if memory is exhausted. */
+void *page_alloc(void);
+/* Same, zero-filled. */
+void *page_zalloc(void);
+/* Takes one more reference on the frame at pa. */
+void page_get(uint64_t pa);
+/* Drops a reference; the last one frees the frame. */
+void page_put(uint64_t pa);
+/* The frame's reference count (racy unless the caller holds all but one). */
+uint32_t page_refs(uint64_t pa);
+
+/* Frames in use, and free (including never-used RAM). */
+uint64_t mm_pages_used(void);
+uint64_t mm_pages_free(void);
+
+/* A set of reserved pages, so that an operation can take all it needs up
+ * front and then not fail half-way. */
+struct page_list {
+	uint64_t head; /* first page; each page's first qword links to the next */
+	unsigned n;
+};
+/* Reserves n pages: 0, or -ENOMEM with nothing reserved. */
+int page_list_alloc(struct page_list *l, unsigned n);
+/* One of the reserved pages (contents undefined); the list must not be empty. */
+void *page_list_take(struct page_list *l);
+/* Frees what is left. */
+void page_list_free(struct page_list *l);
+
+#endif /* GUEST_MM_H */

@@ -1,0 +1,332 @@
+/*
+ * Page tables, the part common to both back-ends (see paging.h): the
+ * kernel map, walks, pg_map, and the fork-time copy.
+ */
+#include "paging.h"
+#include "console.h"
+#include "cpu.h"
+#include "mm.h"
+#include "paging_backend.h"
+#include "platform.h"
+#include "uapi.h"
+#include "x86.h"
+
+#define KMAP_GIB 64                       /* RAM that the kernel maps, at most (GiB) */
+#define PTE_TABLE (PTE_P | PTE_W | PTE_U) /* a user table: the leaves decide */
+
+/* The kernel root, its PDPT (slot 0 of every address space) and its PDs.
+ * boot.S fills the first entries to map the image; paging_init the rest.
+ * Never changed after paging_init (paging_map_mmio aside, QEMU only). */
+uint64_t kernel_pml4[512] __attribute__((aligned(4096)));
+uint64_t kernel_pdpt[512] __attribute__((aligned(4096)));
+uint64_t kernel_pd[KMAP_GIB][512] __attribute__((aligned(4096)));
+
+static const struct pg_backend *backend;
+
+static inline unsigned pt_index(uint64_t va, unsigned level)
+{
+	return (va >> (PGSHIFT + 9 * (level - 1))) & 511;
+}
+
+/* Bytes mapped by one entry at `level`. */
+static inline uint64_t entry_span(unsigned level)
+{
+	return 1ull << (PGSHIFT + 9 * (level - 1));
+}
+
+static inline uint64_t *table_of(uint64_t entry)
+{
+	return (uint64_t *)(entry & PTE_ADDR);
+}
+
+void paging_init(void)
+{
+	uint64_t end = mm_ram_end();
+	if (end > (uint64_t)KMAP_GIB << 30) {
+		kprintf("paging: mapping only the first %d GiB of RAM\n", KMAP_GIB);
+		end = (uint64_t)KMAP_GIB << 30;
+	}
+	for (uint64_t g = 0; g < end; g += HUGE_PGSIZE) {
+		if (!mm_granule_mapped(g))
+			continue;
+		kernel_pd[g >> 30][pt_index(g, 2)] = g | PTE_P | PTE_W | PTE_PS;
+		kernel_pdpt[g >> 30] = (uint64_t)kernel_pd[g >> 30] | PTE_P | PTE_W;
+	}
+	lcr3((uint64_t)kernel_pml4);
+	backend = platform.shadow ? &pg_shadow : &pg_native;
+}
+
+void paging_map_mmio(uint64_t pa)
+{
+	if (platform.umbra)
+		panic("paging_map_mmio on umbra");
+	uint64_t g = pa & ~(HUGE_PGSIZE - 1);
+	if (g >> 30 >= KMAP_GIB)
+		panic("paging_map_mmio: %lx is beyond the kernel map", pa);
+	kernel_pd[g >> 30][pt_index(g, 2)] = g | PTE_P | PTE_W | PTE_PS | PTE_PCD | PTE_PWT;
+	kernel_pdpt[g >> 30] = (uint64_t)kernel_pd[g >> 30] | PTE_P | PTE_W;
+	lcr3(rcr3());
+}
+
+uint64_t paging_kernel_root(void)
+{
+	return (uint64_t)kernel_pml4;
+}
+
+const char *paging_backend_name(void)
+{
+	return backend->name;
+}
+
+int as_create(struct as *as)
+{
+	as->root = page_zalloc();
+	as->handle = 0;
+	if (!as->root)
+		return -ENOMEM;
+	as->root[UMBRA_KERNEL_PML4_SLOT] = kernel_pml4[UMBRA_KERNEL_PML4_SLOT];
+	int err = backend->create(as);
+	if (err < 0) {
+		page_put((uint64_t)as->root);
+		as->root = 0;
+	}
+	return err;
+}
+
+uint64_t as_lookup(const struct as *as, uint64_t va)
+{
+	if (va < USER_BASE || va >= USER_STACK_TOP)
+		return 0;
+	uint64_t *t = as->root;
+	for (unsigned level = 4; level > 1; level--) {
+		uint64_t e = t[pt_index(va, level)];
+		if (!(e & PTE_P))
+			return 0;
+		t = table_of(e);
+	}
+	return t[pt_index(va, 1)];
+}
+
+bool as_hidden_fault(struct as *as, uint64_t va, uint64_t err)
+{
+	return backend->hidden_fault(as, va, err);
+}
+
+void as_load(struct cpu *c, struct as *as)
+{
+	if (c->loaded != as)
+		backend->load(c, as);
+}
+
+void pg_begin(struct pg_batch *b, struct as *as)
+{
+	b->as = as;
+	b->n = 0;
+}
+
+/*
+ * The tables at `level` and below that va needs are missing, under the
+ * empty entry *slot. Builds them in fresh pages (not yet part of the
+ * tree, so written directly in both back-ends), puts pte in the new PT and
+ * links the new chain with one update, committed at once so that later
+ * walks find it.
+ */
+static int map_new_tables(struct pg_batch *b, uint64_t *slot, unsigned level, uint64_t va,
+			  uint64_t pte)
+{
+	uint64_t *chain[3], *t;
+	unsigned n = level - 1;
+	for (unsigned i = 0; i < n; i++) {
+		chain[i] = page_zalloc();
+		if (!chain[i]) {
+			while (i-- > 0)
+				page_put((uint64_t)chain[i]);
+			return -ENOMEM;
+		}
+	}
+	for (unsigned i = 0; i + 1 < n; i++)
+		chain[i][pt_index(va, level - 1 - i)] = (uint64_t)chain[i + 1] | PTE_TABLE;
+	t = chain[n - 1];
+	t[pt_index(va, 1)] = pte;
+	backend->set(b, slot, va, level, (uint64_t)chain[0] | PTE_TABLE);
+	backend->commit(b);
+	return 0;
+}
+
+int pg_map(struct pg_batch *b, uint64_t va, uint64_t pte)
+{
+	uint64_t *t = b->as->root;
+	for (unsigned level = 4; level > 1; level--) {
+		uint64_t *slot = &t[pt_index(va, level)];
+		if (!(*slot & PTE_P))
+			return map_new_tables(b, slot, level, va, pte);
+		t = table_of(*slot);
+	}
+	backend->set(b, &t[pt_index(va, 1)], va, 1, pte);
+	return 0;
+}
+
+void pg_commit(struct pg_batch *b)
+{
+	backend->commit(b);
+}
+
+/* Visits, under the table t at level tl, every table at `level` that maps
+ * part of [start, end): fn(table, first index, last index + 1, arg). */
+typedef void (*visit_fn)(uint64_t *t, unsigned from, unsigned to, void *arg);
+
+static void visit(uint64_t *t, unsigned tl, uint64_t start, uint64_t end, unsigned level,
+		  visit_fn fn, void *arg)
+{
+	if (tl == level) {
+		fn(t, pt_index(start, tl), pt_index(end - 1, tl) + 1, arg);
+		return;
+	}
+	uint64_t span = entry_span(tl);
+	for (uint64_t va = start, next; va < end; va = next) {
+		next = (va | (span - 1)) + 1;
+		if (next > end || next == 0)
+			next = end;
+		uint64_t e = t[pt_index(va, tl)];
+		if (e & PTE_P)
+			visit(table_of(e), tl - 1, va, next, level, fn, arg);
+	}
+}
+
+static void visit_ranges(uint64_t *root, const struct vrange *r, unsigned nr, unsigned level,
+			 visit_fn fn, void *arg)
+{
+	for (unsigned i = 0; i < nr; i++)
+		if (r[i].start < r[i].end)
+			visit(root, 4, r[i].start, r[i].end, level, fn, arg);
+}
+
+/* Counts present entries (tables below, at level > 1). */
+static void count_present(uint64_t *t, unsigned from, unsigned to, void *arg)
+{
+	unsigned *n = arg;
+	for (unsigned i = from; i < to; i++)
+		if (t[i] & PTE_P)
+			(*n)++;
+}
+
+/* Drops the frame reference of every present leaf. */
+static void put_leaves(uint64_t *t, unsigned from, unsigned to, void *arg)
+{
+	(void)arg;
+	for (unsigned i = from; i < to; i++)
+		if (t[i] & PTE_P)
+			page_put(t[i] & PTE_ADDR);
+}
+
+/* Frees the tables that present entries point at, and clears the entries
+ * (so that a second range that shares the table skips it). */
+static void free_tables(uint64_t *t, unsigned from, unsigned to, void *arg)
+{
+	(void)arg;
+	for (unsigned i = from; i < to; i++)
+		if (t[i] & PTE_P) {
+			page_put(t[i] & PTE_ADDR);
+			t[i] = 0;
+		}
+}
+
+/* Frees all tables and frame references of an unregistered tree. */
+static void free_tree(uint64_t *root, const struct vrange *r, unsigned nr)
+{
+	visit_ranges(root, r, nr, 1, put_leaves, 0);
+	for (unsigned level = 2; level <= 4; level++)
+		visit_ranges(root, r, nr, level, free_tables, 0);
+	page_put((uint64_t)root);
+}
+
+void as_destroy(struct as *as, const struct vrange *r, unsigned nr)
+{
+	backend->destroy(as);
+	free_tree(as->root, r, nr);
+	as->root = 0;
+	as->handle = 0;
+}
+
+/* Fork state: the spare pages reserved for table copies. */
+struct fork_copy {
+	struct page_list spare;
+	bool wp_parent;
+};
+
+/* Makes child table ct's entry i point at a private copy of the table that
+ * parent table pt's entry i points at (once: a copied entry differs). */
+static uint64_t *dup_entry(struct fork_copy *f, uint64_t *pt, uint64_t *ct, unsigned i)
+{
+	if (ct[i] == pt[i]) {
+		uint64_t *copy = page_list_take(&f->spare);
+		copy_qwords(copy, table_of(pt[i]), 512);
+		ct[i] = (uint64_t)copy | (pt[i] & ~PTE_ADDR);
+	}
+	return table_of(ct[i]);
+}
+
+/* Write-protects and references the leaves [from, to) of a copied PT. */
+static void fork_leaves(struct fork_copy *f, uint64_t *pp, uint64_t *cp, unsigned from, unsigned to)
+{
+	for (unsigned i = from; i < to; i++) {
+		uint64_t e = pp[i];
+		if (!(e & PTE_P))
+			continue;
+		if (e & PTE_W) {
+			e &= ~PTE_W;
+			cp[i] = e;
+			if (f->wp_parent)
+				pp[i] = e;
+		}
+		page_get(e & PTE_ADDR);
+	}
+}
+
+static void fork_range(struct fork_copy *f, uint64_t *proot, uint64_t *croot, uint64_t start,
+		       uint64_t end)
+{
+	for (uint64_t va = start, next; va < end; va = next) {
+		uint64_t *pt = proot, *ct = croot;
+		unsigned level;
+		for (level = 4; level > 1; level--) {
+			unsigned i = pt_index(va, level);
+			if (!(pt[i] & PTE_P))
+				break;
+			ct = dup_entry(f, pt, ct, i);
+			pt = table_of(pt[i]);
+		}
+		/* level > 1: nothing mapped under the missing entry; skip its span */
+		uint64_t span = entry_span(level > 1 ? level : 2);
+		next = (va | (span - 1)) + 1;
+		if (next > end)
+			next = end;
+		if (level == 1)
+			fork_leaves(f, pt, ct, pt_index(va, 1), pt_index(next - 1, 1) + 1);
+	}
+}
+
+int as_fork(struct as *parent, struct as *child, const struct vrange *r, unsigned nr)
+{
+	/* Reserve a page for the root and each table under the ranges (a
+	 * table shared by two ranges is counted twice; the spare is freed). */
+	unsigned tables = 1;
+	for (unsigned level = 2; level <= 4; level++)
+		visit_ranges(parent->root, r, nr, level, count_present, &tables);
+	struct fork_copy f = {.wp_parent = backend->fork_wp_parent};
+	if (page_list_alloc(&f.spare, tables) < 0)
+		return -ENOMEM;
+	child->root = page_list_take(&f.spare);
+	child->handle = 0;
+	copy_qwords(child->root, parent->root, 512);
+	for (unsigned i = 0; i < nr; i++)
+		if (r[i].start < r[i].end)
+			fork_range(&f, parent->root, child->root, r[i].start, r[i].end);
+	page_list_free(&f.spare);
+	int err = backend->fork(parent, child);
+	if (err < 0) {
+		free_tree(child->root, r, nr);
+		child->root = 0;
+	}
+	return err;
+}

@@ -1,0 +1,102 @@
+/*
+ * The paravirtual shadow back-end (umbra with UMBRA_CPUID_F_SHADOW; the
+ * contract is in docs/architecture.md). The kernel never writes a table of
+ * a registered address space: it queues umbra_pt_updates and hands them to
+ * the VMM with UMBRA_HC_AS_UPDATE, which writes the guest entry and brings
+ * the shadow in line. It never loads CR3 either: UMBRA_HC_AS_SWITCH does.
+ * Fork: paging.c has copied the tables into fresh pages (clearing W in the
+ * child only); UMBRA_HC_AS_FORK checks the copy and write-protects both.
+ *
+ * A VMM error on a call that a correct kernel makes is a bug on one side
+ * or the other: the kernel panics with the error rather than go on with
+ * tables it no longer knows.
+ */
+#include "console.h"
+#include "cpu.h"
+#include "paging_backend.h"
+#include "platform.h"
+#include "uapi.h"
+
+static void shadow_commit(struct pg_batch *b)
+{
+	if (!b->n)
+		return;
+	uint64_t first_error = 0;
+	int64_t done = hypercall(UMBRA_HC_AS_UPDATE, b->as->handle, (uint64_t)b->u, b->n, 0, 0,
+				 &first_error);
+	if (done != (int64_t)b->n)
+		panic("UMBRA_HC_AS_UPDATE(%u, %u updates) applied %ld; error %ld", b->as->handle,
+		      b->n, done, (int64_t)first_error);
+	b->n = 0;
+}
+
+static void shadow_set(struct pg_batch *b, uint64_t *slot, uint64_t va, unsigned level,
+		       uint64_t value)
+{
+	(void)slot;
+	b->u[b->n++] = (struct umbra_pt_update){.va = va, .value = value, .level = level};
+	if (b->n == PG_BATCH)
+		shadow_commit(b);
+}
+
+static int shadow_create(struct as *as)
+{
+	int64_t h = hypercall(UMBRA_HC_AS_CREATE, (uint64_t)as->root, 0, 0, 0, 0, 0);
+	if (h <= 0)
+		return h < 0 ? (int)h : -EINVAL;
+	as->handle = (uint32_t)h;
+	return 0;
+}
+
+static int shadow_fork(struct as *parent, struct as *child)
+{
+	int64_t h = hypercall(UMBRA_HC_AS_FORK, parent->handle, (uint64_t)child->root, 0, 0, 0, 0);
+	if (h == -UMBRA_ENOMEM || h == -UMBRA_ENOSPC)
+		return -ENOMEM;
+	if (h <= 0)
+		panic("UMBRA_HC_AS_FORK(%u, %p): %ld", parent->handle, (void *)child->root, h);
+	child->handle = (uint32_t)h;
+	return 0;
+}
+
+static void shadow_destroy(struct as *as)
+{
+	int64_t r = hypercall(UMBRA_HC_AS_DESTROY, as->handle, 0, 0, 0, 0, 0);
+	if (r != 0)
+		panic("UMBRA_HC_AS_DESTROY(%u): %ld", as->handle, r);
+}
+
+static void shadow_load(struct cpu *c, struct as *as)
+{
+	uint32_t h = as ? as->handle : UMBRA_AS_KERNEL;
+	int64_t r = hypercall(UMBRA_HC_AS_SWITCH, h, 0, 0, 0, 0, 0);
+	if (r != 0)
+		panic("UMBRA_HC_AS_SWITCH(%u): %ld", h, r);
+	c->loaded = as;
+}
+
+static bool shadow_hidden_fault(struct as *as, uint64_t va, uint64_t err)
+{
+	int64_t r = hypercall(UMBRA_HC_AS_FAULT, as->handle, va, err, 0, 0, 0);
+	switch (r) {
+	case UMBRA_FAULT_FIXED:
+	case UMBRA_FAULT_SPURIOUS:
+		return true;
+	case UMBRA_FAULT_GUEST:
+		return false;
+	default:
+		panic("UMBRA_HC_AS_FAULT(%u, %lx, %lx): %ld", as->handle, va, err, r);
+	}
+}
+
+const struct pg_backend pg_shadow = {
+	.name = "shadow",
+	.fork_wp_parent = false,
+	.set = shadow_set,
+	.commit = shadow_commit,
+	.create = shadow_create,
+	.fork = shadow_fork,
+	.destroy = shadow_destroy,
+	.load = shadow_load,
+	.hidden_fault = shadow_hidden_fault,
+};
