@@ -49,6 +49,7 @@ static struct proc *proc_alloc(void)
 		p->state = P_UNUSED;
 		p->fault_va = 0;
 		p->fault_repeat = 0;
+		p->last_cpu = -1;
 		atomic_store(&p->on_cpu, 0);
 	}
 	return p;
@@ -188,6 +189,11 @@ static void __attribute__((noreturn)) finish(int64_t status)
 			left, used);
 		platform_exit(GUEST_EXIT_LEAK);
 	}
+	char line[200];
+	int n = fmt(line, sizeof(line), "kernel: switches per CPU:");
+	for (unsigned i = 0; i < ncpu && n < (int)sizeof(line); i++)
+		n += fmt(line + n, sizeof(line) - n, " %lu", cpu_get(i)->switches);
+	kprintf("%s; migrations %lu\n", line, kstats.migrations);
 	platform_exit(status >= 0 && status < GUEST_EXIT_PANIC ? (int)status : 1);
 }
 

@@ -46,6 +46,7 @@ struct proc {
 	uint64_t image_end; /* end of the program image (page aligned) */
 	uint64_t brk;       /* heap end (sbrk) */
 	int phase;          /* umbra phase while it runs */
+	int last_cpu;       /* where it last ran, -1 if nowhere yet */
 	uint64_t fault_va;  /* last hidden fault, and how often in a row */
 	unsigned fault_repeat;
 };
@@ -69,6 +70,7 @@ void proc_kill(struct cpu *c, struct trapframe *tf, const char *fmt, ...)
 struct kstats {
 	atomic_ulong forks, exits, kills;
 	atomic_ulong zero_fills, cow_copies, cow_reuses, hidden_faults;
+	atomic_ulong migrations; /* a process ran on another CPU than last time */
 };
 extern struct kstats kstats;
 

@@ -77,6 +77,9 @@ static void switch_to(struct cpu *c, struct proc *prev, struct proc *next, struc
 	copy_qwords(tf, &next->tf, TRAPFRAME_QWORDS);
 	c->cur = next;
 	c->switches++;
+	if (next->last_cpu >= 0 && next->last_cpu != (int)c->id)
+		atomic_fetch_add(&kstats.migrations, 1);
+	next->last_cpu = (int)c->id;
 	platform_phase(c, next->phase);
 }
 
