@@ -15,8 +15,9 @@ static unsigned nmemmap;
 
 /*
  * mm_spin protects the free list, the bump ranges and the counters. A page
- * is taken from the free list first, else from the never-used RAM ranges
- * (so boot does not touch every frame).
+ * is taken from the free list first (zero-filled), else from the
+ * never-used RAM ranges (filled on first use, so boot does not touch every
+ * frame).
  */
 static struct spinlock mm_spin = SPINLOCK_INIT("mm");
 static uint64_t freelist; /* first free page; each links to the next in its first qword */
@@ -132,6 +133,7 @@ static atomic_uint *ref_of(uint64_t pa, const char *who)
 void *page_alloc(void)
 {
 	uint64_t pa = 0;
+	bool fresh = false;
 	spin_lock(&mm_spin);
 	if (freelist) {
 		pa = freelist;
@@ -142,6 +144,7 @@ void *page_alloc(void)
 		if (cur_range < nranges) {
 			pa = ranges[cur_range].next;
 			ranges[cur_range].next += PGSIZE;
+			fresh = true;
 		}
 	}
 	if (pa) {
@@ -151,17 +154,18 @@ void *page_alloc(void)
 	spin_unlock(&mm_spin);
 	if (!pa)
 		return 0;
-	unsigned old = atomic_exchange(ref_of(pa, "page_alloc"), 1);
-	if (old != 0)
-		panic("page_alloc: free frame %lx has count %u", pa, old);
-	return (void *)pa;
-}
-
-void *page_zalloc(void)
-{
-	void *p = page_alloc();
-	if (p)
+	uint64_t *p = (uint64_t *)pa;
+	if (fresh) {
 		fill_qwords(p, 0, PGSIZE / 8);
+	} else {
+		p[0] = 0; /* the free list's link */
+		if (p[PGSIZE / 8 - 1])
+			panic("page_alloc: free page %lx was written to", pa);
+	}
+	atomic_uint *ref = ref_of(pa, "page_alloc");
+	if (atomic_load_explicit(ref, memory_order_relaxed) != 0)
+		panic("page_alloc: free frame %lx has a reference", pa);
+	atomic_store_explicit(ref, 1, memory_order_relaxed);
 	return p;
 }
 
@@ -171,9 +175,9 @@ void page_get(uint64_t pa)
 		panic("page_get: frame %lx is free", pa);
 }
 
+/* Puts the zero-filled page pa on the free list. */
 static void page_free(uint64_t pa)
 {
-	fill_qwords((void *)pa, PAGE_JUNK, PGSIZE / 8);
 	spin_lock(&mm_spin);
 	*(uint64_t *)pa = freelist;
 	freelist = pa;
@@ -187,8 +191,19 @@ void page_put(uint64_t pa)
 	unsigned old = atomic_fetch_sub(ref_of(pa, "page_put"), 1);
 	if (old == 0)
 		panic("page_put: frame %lx is already free", pa);
-	if (old == 1)
+	if (old == 1) {
+		fill_qwords((void *)pa, 0, PGSIZE / 8);
 		page_free(pa);
+	}
+}
+
+void page_free_clean(void *page)
+{
+	uint64_t pa = (uint64_t)page;
+	unsigned old = atomic_exchange(ref_of(pa, "page_free_clean"), 0);
+	if (old != 1)
+		panic("page_free_clean: frame %lx has count %u", pa, old);
+	page_free(pa);
 }
 
 uint32_t page_refs(uint64_t pa)
@@ -235,6 +250,7 @@ void *page_list_take(struct page_list *l)
 		panic("page_list_take: empty list");
 	uint64_t *p = (uint64_t *)l->head;
 	l->head = p[0];
+	p[0] = 0;
 	l->n--;
 	return p;
 }
@@ -242,5 +258,5 @@ void *page_list_take(struct page_list *l)
 void page_list_free(struct page_list *l)
 {
 	while (l->n)
-		page_put((uint64_t)page_list_take(l));
+		page_free_clean(page_list_take(l));
 }

@@ -4,8 +4,16 @@
  *
  * A frame is free (count 0) or referenced: once by the page table or
  * address space that owns it, once more by every other address space that
- * maps it copy-on-write. The last page_put frees it, junk-filled so that a
- * use after free shows.
+ * maps it copy-on-write.
+ *
+ * Free pages are kept zero-filled (all but the free list's link in the
+ * first qword), so that allocation needs no fill and a table copy can be
+ * sparse: a data page is zero-filled by the page_put that frees it, a
+ * table page is emptied entry by entry by whoever tears the table down.
+ * This replaces the usual junk fill of freed pages, which would add a
+ * second fill per page (docs/guest.md, "Costs"); a stale walk through a
+ * freed table still faults (every entry is not-present), and allocation
+ * checks the last qword, so a late write into a freed page usually shows.
  */
 #ifndef GUEST_MM_H
 #define GUEST_MM_H
@@ -15,7 +23,6 @@
 
 #define MEMMAP_MAX 64
 #define MEM_RAM 1 /* memory-map type of usable RAM */
-#define PAGE_JUNK 0x6b6b6b6b6b6b6b6bull
 
 struct memrange {
 	uint64_t start, end; /* [start, end), bytes */
@@ -36,14 +43,14 @@ bool mm_is_ram(uint64_t pa, uint64_t len);
 /* Starts the allocator over mapped RAM above kernel_end. */
 void mm_init(uint64_t kernel_end);
 
-/* A page with count 1, contents undefined; NULL if memory is exhausted. */
+/* A zero-filled page with count 1; NULL if memory is exhausted. */
 void *page_alloc(void);
-/* Same, zero-filled. */
-void *page_zalloc(void);
 /* Takes one more reference on the frame at pa. */
 void page_get(uint64_t pa);
-/* Drops a reference; the last one frees the frame. */
+/* Drops a reference; the last one zero-fills and frees the frame. */
 void page_put(uint64_t pa);
+/* Frees a page (count 1) that the caller has emptied: all zero, no fill. */
+void page_free_clean(void *page);
 /* The frame's reference count (racy unless the caller holds all but one). */
 uint32_t page_refs(uint64_t pa);
 
@@ -59,7 +66,7 @@ struct page_list {
 };
 /* Reserves n pages: 0, or -ENOMEM with nothing reserved. */
 int page_list_alloc(struct page_list *l, unsigned n);
-/* One of the reserved pages (contents undefined); the list must not be empty. */
+/* One of the reserved pages (zero-filled); the list must not be empty. */
 void *page_list_take(struct page_list *l);
 /* Frees what is left. */
 void page_list_free(struct page_list *l);

@@ -80,7 +80,7 @@ const char *paging_backend_name(void)
 
 int as_create(struct as *as)
 {
-	as->root = page_zalloc();
+	as->root = page_alloc();
 	as->handle = 0;
 	if (!as->root)
 		return -ENOMEM;
@@ -93,7 +93,7 @@ int as_create(struct as *as)
 	return err;
 }
 
-uint64_t as_lookup(const struct as *as, uint64_t va)
+uint64_t *as_leaf(const struct as *as, uint64_t va)
 {
 	if (va < USER_BASE || va >= USER_STACK_TOP)
 		return 0;
@@ -104,7 +104,7 @@ uint64_t as_lookup(const struct as *as, uint64_t va)
 			return 0;
 		t = table_of(e);
 	}
-	return t[pt_index(va, 1)];
+	return &t[pt_index(va, 1)];
 }
 
 bool as_hidden_fault(struct as *as, uint64_t va, uint64_t err)
@@ -137,7 +137,7 @@ static int map_new_tables(struct pg_batch *b, uint64_t *slot, unsigned level, ui
 	uint64_t *chain[3], *t;
 	unsigned n = level - 1;
 	for (unsigned i = 0; i < n; i++) {
-		chain[i] = page_zalloc();
+		chain[i] = page_alloc();
 		if (!chain[i]) {
 			while (i-- > 0)
 				page_put((uint64_t)chain[i]);
@@ -164,6 +164,11 @@ int pg_map(struct pg_batch *b, uint64_t va, uint64_t pte)
 	}
 	backend->set(b, &t[pt_index(va, 1)], va, 1, pte);
 	return 0;
+}
+
+void pg_set_leaf(struct pg_batch *b, uint64_t *slot, uint64_t va, uint64_t pte)
+{
+	backend->set(b, slot, va, 1, pte);
 }
 
 void pg_commit(struct pg_batch *b)
@@ -210,34 +215,41 @@ static void count_present(uint64_t *t, unsigned from, unsigned to, void *arg)
 			(*n)++;
 }
 
-/* Drops the frame reference of every present leaf. */
+/* Drops the frame reference of every present leaf and clears it. */
 static void put_leaves(uint64_t *t, unsigned from, unsigned to, void *arg)
 {
 	(void)arg;
 	for (unsigned i = from; i < to; i++)
-		if (t[i] & PTE_P)
-			page_put(t[i] & PTE_ADDR);
-}
-
-/* Frees the tables that present entries point at, and clears the entries
- * (so that a second range that shares the table skips it). */
-static void free_tables(uint64_t *t, unsigned from, unsigned to, void *arg)
-{
-	(void)arg;
-	for (unsigned i = from; i < to; i++)
-		if (t[i] & PTE_P) {
+		if (t[i]) {
 			page_put(t[i] & PTE_ADDR);
 			t[i] = 0;
 		}
 }
 
-/* Frees all tables and frame references of an unregistered tree. */
+/* Frees the tables that entries point at (emptied by the level below) and
+ * clears the entries (so that a second range that shares the table skips it). */
+static void free_tables(uint64_t *t, unsigned from, unsigned to, void *arg)
+{
+	(void)arg;
+	for (unsigned i = from; i < to; i++)
+		if (t[i]) {
+			page_free_clean(table_of(t[i]));
+			t[i] = 0;
+		}
+}
+
+/*
+ * Frees all tables and frame references of an unregistered tree. Every
+ * entry it passes is cleared, so each table is empty when it is freed:
+ * all user entries lie in the ranges.
+ */
 static void free_tree(uint64_t *root, const struct vrange *r, unsigned nr)
 {
 	visit_ranges(root, r, nr, 1, put_leaves, 0);
 	for (unsigned level = 2; level <= 4; level++)
 		visit_ranges(root, r, nr, level, free_tables, 0);
-	page_put((uint64_t)root);
+	root[UMBRA_KERNEL_PML4_SLOT] = 0;
+	page_free_clean(root);
 }
 
 void as_destroy(struct as *as, const struct vrange *r, unsigned nr)
@@ -254,31 +266,32 @@ struct fork_copy {
 	bool wp_parent;
 };
 
-/* Makes child table ct's entry i point at a private copy of the table that
- * parent table pt's entry i points at (once: a copied entry differs). */
-static uint64_t *dup_entry(struct fork_copy *f, uint64_t *pt, uint64_t *ct, unsigned i)
+/*
+ * The child's table under its entry i, for the parent's table under pt[i]:
+ * a fresh (zero) page the first time. The copy is sparse: entries are
+ * filled as the ranges are walked, and all user entries lie in the ranges.
+ */
+static uint64_t *dup_entry(struct fork_copy *f, const uint64_t *pt, uint64_t *ct, unsigned i)
 {
-	if (ct[i] == pt[i]) {
-		uint64_t *copy = page_list_take(&f->spare);
-		copy_qwords(copy, table_of(pt[i]), 512);
-		ct[i] = (uint64_t)copy | (pt[i] & ~PTE_ADDR);
-	}
+	if (!ct[i])
+		ct[i] = (uint64_t)page_list_take(&f->spare) | (pt[i] & ~PTE_ADDR);
 	return table_of(ct[i]);
 }
 
-/* Write-protects and references the leaves [from, to) of a copied PT. */
+/* Copies the leaves [from, to) of a PT, write-protected, and references
+ * their frames. */
 static void fork_leaves(struct fork_copy *f, uint64_t *pp, uint64_t *cp, unsigned from, unsigned to)
 {
 	for (unsigned i = from; i < to; i++) {
 		uint64_t e = pp[i];
-		if (!(e & PTE_P))
+		if (!e)
 			continue;
 		if (e & PTE_W) {
 			e &= ~PTE_W;
-			cp[i] = e;
 			if (f->wp_parent)
 				pp[i] = e;
 		}
+		cp[i] = e;
 		page_get(e & PTE_ADDR);
 	}
 }
@@ -318,7 +331,7 @@ int as_fork(struct as *parent, struct as *child, const struct vrange *r, unsigne
 		return -ENOMEM;
 	child->root = page_list_take(&f.spare);
 	child->handle = 0;
-	copy_qwords(child->root, parent->root, 512);
+	child->root[UMBRA_KERNEL_PML4_SLOT] = parent->root[UMBRA_KERNEL_PML4_SLOT];
 	for (unsigned i = 0; i < nr; i++)
 		if (r[i].start < r[i].end)
 			fork_range(&f, parent->root, child->root, r[i].start, r[i].end);

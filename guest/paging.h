@@ -70,8 +70,9 @@ int as_fork(struct as *parent, struct as *child, const struct vrange *r, unsigne
 void as_destroy(struct as *as, const struct vrange *r, unsigned nr);
 /* Loads `as` (NULL: the kernel root) on this CPU. */
 void as_load(struct cpu *c, struct as *as);
-/* The 4 KiB leaf entry for user address va in the kernel's own tables, or 0. */
-uint64_t as_lookup(const struct as *as, uint64_t va);
+/* The 4 KiB leaf entry for user address va in the kernel's own tables
+ * (read it, never write it), or NULL if a table above it is missing. */
+uint64_t *as_leaf(const struct as *as, uint64_t va);
 /*
  * A #PF at va (x86 error code err) that the kernel's tables allow: the MMU
  * has a stale or missing view (a stale TLB entry natively; a missing
@@ -84,7 +85,9 @@ void pg_begin(struct pg_batch *b, struct as *as);
 /* Maps user page va to the leaf entry pte (replacing what was there),
  * creating missing tables. 0, or -ENOMEM (nothing changed). */
 int pg_map(struct pg_batch *b, uint64_t va, uint64_t pte);
-/* Makes all pg_map()s of b visible to this CPU's MMU. */
+/* Sets the leaf entry *slot (from as_leaf(b->as, va)) to pte. */
+void pg_set_leaf(struct pg_batch *b, uint64_t *slot, uint64_t va, uint64_t pte);
+/* Makes all changes in b visible to this CPU's MMU. */
 void pg_commit(struct pg_batch *b);
 
 #endif /* GUEST_PAGING_H */

@@ -106,6 +106,7 @@ int64_t proc_fork(struct cpu *c, struct trapframe *tf)
 			child->tf.rax = 0;
 			child->image_end = p->image_end;
 			child->brk = p->brk;
+			child->stack_lo = p->stack_lo;
 			child->phase = UMBRA_PHASE_CHILD;
 			spin_lock(&proc_lock);
 			child->parent = p;

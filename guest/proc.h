@@ -45,6 +45,7 @@ struct proc {
 	struct as as;
 	uint64_t image_end; /* end of the program image (page aligned) */
 	uint64_t brk;       /* heap end (sbrk) */
+	uint64_t stack_lo;  /* lowest stack page ever mapped */
 	int phase;          /* umbra phase while it runs */
 	int last_cpu;       /* where it last ran, -1 if nowhere yet */
 	uint64_t fault_va;  /* last hidden fault, and how often in a row */

@@ -25,7 +25,7 @@ void vm_ranges(const struct proc *p, struct vrange r[VM_RANGES])
 {
 	r[0] = (struct vrange){USER_BASE, p->image_end};
 	r[1] = (struct vrange){USER_HEAP_BASE, PG_ROUNDUP(p->brk)};
-	r[2] = (struct vrange){USER_STACK_TOP - USER_STACK_SIZE, USER_STACK_TOP};
+	r[2] = (struct vrange){p->stack_lo, USER_STACK_TOP};
 }
 
 static int in_demand_zero(const struct proc *p, uint64_t va)
@@ -62,18 +62,22 @@ static const char *fault_what(uint64_t va, uint64_t pte, uint64_t err)
 	return "write to read-only memory";
 }
 
-/* Maps one page at va in p; the tables exist or are created. */
-static int map_page(struct proc *p, uint64_t va, uint64_t pte)
+/* Maps one page at va in p: at *slot if its PT exists, else creating tables. */
+static int map_page(struct proc *p, uint64_t *slot, uint64_t va, uint64_t pte)
 {
 	struct pg_batch b;
+	int err = 0;
 	pg_begin(&b, &p->as);
-	int err = pg_map(&b, va, pte);
+	if (slot)
+		pg_set_leaf(&b, slot, va, pte);
+	else
+		err = pg_map(&b, va, pte);
 	pg_commit(&b);
 	return err;
 }
 
 /* A write to a copy-on-write page: copy it, unless p holds the only reference. */
-static int fault_cow(struct proc *p, uint64_t va, uint64_t pte)
+static int fault_cow(struct proc *p, uint64_t *slot, uint64_t va, uint64_t pte)
 {
 	uint64_t old = pte & PTE_ADDR, frame = old;
 	if (page_refs(old) > 1) {
@@ -86,23 +90,24 @@ static int fault_cow(struct proc *p, uint64_t va, uint64_t pte)
 	} else {
 		atomic_fetch_add(&kstats.cow_reuses, 1);
 	}
-	/* the tables exist: pg_map cannot fail */
-	map_page(p, va, frame | (pte & ~PTE_ADDR) | PTE_W | PTE_A | PTE_D);
+	map_page(p, slot, va, frame | (pte & ~PTE_ADDR) | PTE_W | PTE_A | PTE_D);
 	if (frame != old)
 		page_put(old);
 	return 0;
 }
 
-static int fault_zero(struct proc *p, uint64_t va)
+static int fault_zero(struct proc *p, uint64_t *slot, uint64_t va)
 {
-	void *page = page_zalloc();
+	void *page = page_alloc();
 	if (!page)
 		return -ENOMEM;
-	int err = map_page(p, va, (uint64_t)page | PTE_USER_RW);
+	int err = map_page(p, slot, va, (uint64_t)page | PTE_USER_RW);
 	if (err < 0) {
-		page_put((uint64_t)page);
+		page_free_clean(page);
 		return err;
 	}
+	if (va < p->stack_lo && va >= USER_STACK_TOP - USER_STACK_SIZE)
+		p->stack_lo = va;
 	atomic_fetch_add(&kstats.zero_fills, 1);
 	return 0;
 }
@@ -111,7 +116,8 @@ void vm_fault(struct cpu *c, struct trapframe *tf)
 {
 	struct proc *p = c->cur;
 	uint64_t va = rcr2(), page = PG_ROUNDDOWN(va), err = tf->error;
-	uint64_t pte = as_lookup(&p->as, va);
+	uint64_t *slot = as_leaf(&p->as, va);
+	uint64_t pte = slot ? *slot : 0;
 	if (pte_allows(pte, err)) {
 		p->fault_repeat = p->fault_va == page ? p->fault_repeat + 1 : 0;
 		p->fault_va = page;
@@ -128,9 +134,9 @@ void vm_fault(struct cpu *c, struct trapframe *tf)
 	int r;
 	if ((err & UMBRA_PF_WRITE) && !(err & UMBRA_PF_RSVD) && (pte & PTE_P) && (pte & PTE_COW) &&
 	    (pte & PTE_U))
-		r = fault_cow(p, page, pte);
+		r = fault_cow(p, slot, page, pte);
 	else if (!(pte & PTE_P) && in_demand_zero(p, va))
-		r = fault_zero(p, page);
+		r = fault_zero(p, slot, page);
 	else {
 		proc_kill(c, tf, "%s %lx (rip %lx, error %lx)", fault_what(va, pte, err), va,
 			  tf->rip, err);
@@ -166,7 +172,7 @@ static void load_segment(struct pg_batch *b, const struct elf64_phdr *ph)
 	uint64_t pte = ph->flags & PF_W ? PTE_USER_RW : ph->flags & PF_X ? PTE_USER_RX : PTE_USER_R;
 	uint64_t start = PG_ROUNDDOWN(ph->vaddr), end = PG_ROUNDUP(ph->vaddr + ph->memsz);
 	for (uint64_t va = start; va < end; va += PGSIZE) {
-		char *page = page_zalloc();
+		char *page = page_alloc();
 		if (!page)
 			panic("user image: out of memory");
 		/* the part of the file that lands in this page */
@@ -206,10 +212,11 @@ void vm_load_user(struct proc *p, const char *arg, uint64_t *entry, uint64_t *sp
 	uint64_t len = strlen(arg) + 1;
 	if (len > PGSIZE / 2)
 		panic("user argument too long (%lu bytes)", len);
-	char *page = page_zalloc();
+	char *page = page_alloc();
 	if (!page)
 		panic("user stack: out of memory");
 	uint64_t top = USER_STACK_TOP - PGSIZE;
+	p->stack_lo = top;
 	uint64_t off = (PGSIZE - len) & ~15ull;
 	memcpy(page + off, arg, len);
 	if (pg_map(&b, top, (uint64_t)page | PTE_USER_RW) < 0)
@@ -223,7 +230,8 @@ void vm_load_user(struct proc *p, const char *arg, uint64_t *entry, uint64_t *sp
 int vm_console_write(struct proc *p, uint64_t va, uint64_t len)
 {
 	while (len > 0) {
-		uint64_t pte = as_lookup(&p->as, va);
+		uint64_t *slot = as_leaf(&p->as, va);
+		uint64_t pte = slot ? *slot : 0;
 		if ((pte & (PTE_P | PTE_U)) != (PTE_P | PTE_U))
 			return -EFAULT;
 		uint64_t off = va & (PGSIZE - 1);
