@@ -1,10 +1,12 @@
 /*
  * Boot. The image is entered the PVH way (docs/guest.md, "Boot"), by QEMU
  * and by umbra alike: 32-bit protected mode, paging off, %ebx = the
- * guest-physical address of struct hvm_start_info. pvh_start32 zeroes
- * .bss, maps the image with 2 MiB pages (paging.c replaces that map with
- * one over all RAM), enters long mode and calls kmain(start_info) on the
- * boot CPU's stack.
+ * guest-physical address of struct hvm_start_info. pvh_start32 maps the
+ * image with 2 MiB pages (paging.c replaces that map with one over all
+ * RAM), enters long mode and calls kmain(start_info) on the boot CPU's
+ * stack. It does not zero .bss: the loader did (ELF: the bytes of a
+ * segment past p_filesz are zero), and zeroing 1 MiB where CPL 0 string
+ * instructions are emulated element by element takes half a second.
  *
  * Secondary CPUs: on umbra, UMBRA_HC_CPU_START enters ap_start64 in 64-bit
  * mode (%rdi = vCPU index, %rsp = its stack top, CR3 = the kernel root);
@@ -50,13 +52,6 @@ pvh_start32:
 	cli
 	cld
 	movl %ebx, %esi /* start_info, kept for kmain */
-
-	/* zero .bss (the page tables and stacks live there) */
-	movl $__bss_start, %edi
-	movl $__bss_end, %ecx
-	subl %edi, %ecx
-	xorl %eax, %eax
-	rep stosb
 
 	/* kernel_pml4[0] -> kernel_pdpt[0] -> kernel_pd[0]: the image, 2 MiB pages */
 	movl $kernel_pdpt, %eax

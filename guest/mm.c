@@ -14,13 +14,15 @@ static struct memrange memmap[MEMMAP_MAX];
 static unsigned nmemmap;
 
 /*
- * mm_spin protects the free list, the bump ranges and the counters. A page
- * is taken from the free list first (zero-filled), else from the
- * never-used RAM ranges (filled on first use, so boot does not touch every
- * frame).
+ * mm_spin protects the free lists, the bump ranges and the counters. Each
+ * free list links its pages through their first qword. Never-used RAM is
+ * handed out from the bump ranges; it is zero because the machine is new
+ * (umbra and QEMU give a guest zeroed RAM, and nothing but the image,
+ * below the ranges, is loaded into it), which page_alloc checks on each
+ * such page's first and last qword.
  */
 static struct spinlock mm_spin = SPINLOCK_INIT("mm");
-static uint64_t freelist; /* first free page; each links to the next in its first qword */
+static uint64_t clean_list, dirty_list;
 static struct {
 	uint64_t next, end;
 } ranges[RANGES_MAX];
@@ -130,43 +132,78 @@ static atomic_uint *ref_of(uint64_t pa, const char *who)
 	return &refs[pa / PGSIZE];
 }
 
-void *page_alloc(void)
+enum page_kind {
+	PAGE_CLEAN, /* from the clean list or never used: zero */
+	PAGE_DIRTY, /* from the dirty list: old contents */
+	PAGE_NONE,
+};
+
+static uint64_t pop(uint64_t *list)
+{
+	uint64_t pa = *list;
+	if (pa)
+		*list = *(uint64_t *)pa;
+	return pa;
+}
+
+static uint64_t bump(void)
+{
+	while (cur_range < nranges && ranges[cur_range].next >= ranges[cur_range].end)
+		cur_range++;
+	if (cur_range == nranges)
+		return 0;
+	uint64_t pa = ranges[cur_range].next;
+	ranges[cur_range].next += PGSIZE;
+	uint64_t *p = (uint64_t *)pa;
+	if (p[0] || p[PGSIZE / 8 - 1])
+		panic("page_alloc: RAM at %lx was not zero at boot", pa);
+	return pa;
+}
+
+/* Takes a free page, dirty ones first if prefer_dirty; *kind says which. */
+static uint64_t take(bool prefer_dirty, enum page_kind *kind)
 {
 	uint64_t pa = 0;
-	bool fresh = false;
+	*kind = PAGE_NONE;
 	spin_lock(&mm_spin);
-	if (freelist) {
-		pa = freelist;
-		freelist = *(uint64_t *)pa;
-	} else {
-		while (cur_range < nranges && ranges[cur_range].next >= ranges[cur_range].end)
-			cur_range++;
-		if (cur_range < nranges) {
-			pa = ranges[cur_range].next;
-			ranges[cur_range].next += PGSIZE;
-			fresh = true;
-		}
-	}
+	if (prefer_dirty && (pa = pop(&dirty_list)))
+		*kind = PAGE_DIRTY;
+	else if ((pa = pop(&clean_list)) || (pa = bump()))
+		*kind = PAGE_CLEAN;
+	else if ((pa = pop(&dirty_list)))
+		*kind = PAGE_DIRTY;
 	if (pa) {
 		pages_used++;
 		pages_free--;
 	}
 	spin_unlock(&mm_spin);
-	if (!pa)
-		return 0;
-	uint64_t *p = (uint64_t *)pa;
-	if (fresh) {
-		fill_qwords(p, 0, PGSIZE / 8);
-	} else {
-		p[0] = 0; /* the free list's link */
-		if (p[PGSIZE / 8 - 1])
-			panic("page_alloc: free page %lx was written to", pa);
+	if (pa) {
+		atomic_uint *ref = ref_of(pa, "page_alloc");
+		if (atomic_load_explicit(ref, memory_order_relaxed) != 0)
+			panic("page_alloc: free frame %lx has a reference", pa);
+		atomic_store_explicit(ref, 1, memory_order_relaxed);
 	}
-	atomic_uint *ref = ref_of(pa, "page_alloc");
-	if (atomic_load_explicit(ref, memory_order_relaxed) != 0)
-		panic("page_alloc: free frame %lx has a reference", pa);
-	atomic_store_explicit(ref, 1, memory_order_relaxed);
+	return pa;
+}
+
+void *page_alloc(void)
+{
+	enum page_kind kind;
+	uint64_t *p = (uint64_t *)take(false, &kind);
+	if (kind == PAGE_DIRTY) {
+		fill_qwords(p, 0, PGSIZE / 8);
+	} else if (kind == PAGE_CLEAN) {
+		p[0] = 0; /* the list link */
+		if (p[PGSIZE / 8 - 1])
+			panic("page_alloc: clean page %p was written to while free", (void *)p);
+	}
 	return p;
+}
+
+void *page_alloc_dirty(void)
+{
+	enum page_kind kind;
+	return (void *)take(true, &kind);
 }
 
 void page_get(uint64_t pa)
@@ -175,12 +212,11 @@ void page_get(uint64_t pa)
 		panic("page_get: frame %lx is free", pa);
 }
 
-/* Puts the zero-filled page pa on the free list. */
-static void page_free(uint64_t pa)
+static void push(uint64_t *list, uint64_t pa)
 {
 	spin_lock(&mm_spin);
-	*(uint64_t *)pa = freelist;
-	freelist = pa;
+	*(uint64_t *)pa = *list;
+	*list = pa;
 	pages_used--;
 	pages_free++;
 	spin_unlock(&mm_spin);
@@ -191,10 +227,8 @@ void page_put(uint64_t pa)
 	unsigned old = atomic_fetch_sub(ref_of(pa, "page_put"), 1);
 	if (old == 0)
 		panic("page_put: frame %lx is already free", pa);
-	if (old == 1) {
-		fill_qwords((void *)pa, 0, PGSIZE / 8);
-		page_free(pa);
-	}
+	if (old == 1)
+		push(&dirty_list, pa);
 }
 
 void page_free_clean(void *page)
@@ -203,7 +237,7 @@ void page_free_clean(void *page)
 	unsigned old = atomic_exchange(ref_of(pa, "page_free_clean"), 0);
 	if (old != 1)
 		panic("page_free_clean: frame %lx has count %u", pa, old);
-	page_free(pa);
+	push(&clean_list, pa);
 }
 
 uint32_t page_refs(uint64_t pa)

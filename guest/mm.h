@@ -6,14 +6,19 @@
  * address space that owns it, once more by every other address space that
  * maps it copy-on-write.
  *
- * Free pages are kept zero-filled (all but the free list's link in the
- * first qword), so that allocation needs no fill and a table copy can be
- * sparse: a data page is zero-filled by the page_put that frees it, a
- * table page is emptied entry by entry by whoever tears the table down.
+ * Free pages are on one of two lists. Clean pages are zero-filled (but for
+ * the list link in the first qword): page tables, emptied entry by entry
+ * as a tree is torn down (page_free_clean), and never-used RAM. Dirty
+ * pages hold what they held when their last reference went (page_put).
+ * page_alloc zero-fills a dirty page only when no clean one is left, and
+ * page_alloc_dirty serves callers that overwrite the whole page. So a page
+ * is filled at most once per reuse, and a table copy can be sparse.
+ *
  * This replaces the usual junk fill of freed pages, which would add a
- * second fill per page (docs/guest.md, "Costs"); a stale walk through a
- * freed table still faults (every entry is not-present), and allocation
- * checks the last qword, so a late write into a freed page usually shows.
+ * fill per page where CPL 0 string instructions are emulated element by
+ * element (docs/guest.md, "Costs"). A stale walk through a freed table
+ * still faults (its entries are not present), and page_alloc checks the
+ * last qword of clean pages, so a late write into a freed table shows.
  */
 #ifndef GUEST_MM_H
 #define GUEST_MM_H
@@ -45,9 +50,11 @@ void mm_init(uint64_t kernel_end);
 
 /* A zero-filled page with count 1; NULL if memory is exhausted. */
 void *page_alloc(void);
+/* A page with count 1 and any contents, for a caller that overwrites it all. */
+void *page_alloc_dirty(void);
 /* Takes one more reference on the frame at pa. */
 void page_get(uint64_t pa);
-/* Drops a reference; the last one zero-fills and frees the frame. */
+/* Drops a reference; the last one frees the frame (dirty). */
 void page_put(uint64_t pa);
 /* Frees a page (count 1) that the caller has emptied: all zero, no fill. */
 void page_free_clean(void *page);

@@ -81,7 +81,7 @@ static int fault_cow(struct proc *p, uint64_t *slot, uint64_t va, uint64_t pte)
 {
 	uint64_t old = pte & PTE_ADDR, frame = old;
 	if (page_refs(old) > 1) {
-		void *copy = page_alloc();
+		void *copy = page_alloc_dirty();
 		if (!copy)
 			return -ENOMEM;
 		copy_qwords(copy, (void *)old, PGSIZE / 8);
