@@ -6,6 +6,7 @@
 #include "cpu.h"
 #include "lib.h"
 #include "platform.h"
+#include "proc.h"
 #include "spinlock.h"
 #include "trap.h"
 #include "x86.h"
@@ -73,6 +74,19 @@ static void panic_begin(void)
 		platform_panic("recursive panic", 15);
 }
 
+static void print_frame(const struct trapframe *tf)
+{
+	kprintf("  rip %016lx rsp %016lx rflags %lx cs %lx ss %lx error %lx\n", tf->rip, tf->rsp,
+		tf->rflags, tf->cs, tf->ss, tf->error);
+	kprintf("  rax %016lx rbx %016lx rcx %016lx rdx %016lx\n", tf->rax, tf->rbx, tf->rcx,
+		tf->rdx);
+	kprintf("  rsi %016lx rdi %016lx rbp %016lx\n", tf->rsi, tf->rdi, tf->rbp);
+	kprintf("  r8  %016lx r9  %016lx r10 %016lx r11 %016lx\n", tf->r8, tf->r9, tf->r10,
+		tf->r11);
+	kprintf("  r12 %016lx r13 %016lx r14 %016lx r15 %016lx\n", tf->r12, tf->r13, tf->r14,
+		tf->r15);
+}
+
 void panic(const char *f, ...)
 {
 	panic_begin();
@@ -82,9 +96,15 @@ void panic(const char *f, ...)
 	va_end(ap);
 	uint64_t rbp;
 	__asm__ volatile("mov %%rbp, %0" : "=r"(rbp));
-	kprintf("panic: cpu %u: %s\n", mycpu()->id, panic_msg);
-	kprintf("  caller %p rsp %lx rbp %lx cr3 %lx\n", __builtin_return_address(0), read_rsp(),
-		rbp, rcr3());
+	struct cpu *c = mycpu();
+	kprintf("panic: cpu %u: %s\n", c->id, panic_msg);
+	kprintf("  kernel: caller %p rsp %lx rbp %lx cr2 %lx cr3 %lx\n",
+		__builtin_return_address(0), read_rsp(), rbp, rcr2(), rcr3());
+	if (c->cur) {
+		/* the system call or fault being served: the process's registers */
+		kprintf("  user registers of pid %d:\n", c->cur->pid);
+		print_frame(cpu_user_frame(c->id));
+	}
 	platform_panic(panic_msg, strlen(panic_msg));
 }
 
@@ -94,15 +114,7 @@ void panic_trap(const struct trapframe *tf)
 	fmt(panic_msg, sizeof(panic_msg), "%s (vector %lu) in the kernel at rip %lx",
 	    trap_name(tf->vector), tf->vector, tf->rip);
 	kprintf("panic: cpu %u: %s\n", mycpu()->id, panic_msg);
-	kprintf("  error %lx cr2 %lx cr3 %lx rflags %lx cs %lx ss %lx\n", tf->error, rcr2(), rcr3(),
-		tf->rflags, tf->cs, tf->ss);
-	kprintf("  rax %016lx rbx %016lx rcx %016lx rdx %016lx\n", tf->rax, tf->rbx, tf->rcx,
-		tf->rdx);
-	kprintf("  rsi %016lx rdi %016lx rbp %016lx rsp %016lx\n", tf->rsi, tf->rdi, tf->rbp,
-		tf->rsp);
-	kprintf("  r8  %016lx r9  %016lx r10 %016lx r11 %016lx\n", tf->r8, tf->r9, tf->r10,
-		tf->r11);
-	kprintf("  r12 %016lx r13 %016lx r14 %016lx r15 %016lx\n", tf->r12, tf->r13, tf->r14,
-		tf->r15);
+	kprintf("  cr2 %lx cr3 %lx\n", rcr2(), rcr3());
+	print_frame(tf);
 	platform_panic(panic_msg, strlen(panic_msg));
 }

@@ -28,7 +28,7 @@ guest/umbra_guest_elf-userimg.$(OBJEXT): guest/user/umbra-user.elf
 # it with %rip-relative addressing; -mcmodel=kernel would not.
 guest_user_umbra_user_elf_SOURCES = guest/user/start.S guest/user/main.c guest/user/ulib.c \
 	guest/lib.c guest/user/forkstorm.c guest/user/forktree.c guest/user/bigparent.c \
-	guest/user/forkexit.c guest/user/illegal.c guest/user/ulib.h guest/user/workloads.h
+	guest/user/forkexit.c guest/user/illegal.c guest/user/panic.c guest/user/ulib.h guest/user/workloads.h
 guest_user_umbra_user_elf_CPPFLAGS = $(GUEST_CPPFLAGS)
 guest_user_umbra_user_elf_CFLAGS = $(GUEST_CFLAGS) -mcmodel=small -fpie
 guest_user_umbra_user_elf_CCASFLAGS = $(GUEST_CCASFLAGS)

@@ -14,6 +14,7 @@
 #include "trap.h"
 #include "uapi.h"
 #include "vm.h"
+#include "x86.h"
 
 static int64_t sys_write(struct proc *p, uint64_t va, uint64_t len)
 {
@@ -32,6 +33,24 @@ static int64_t sys_phase(struct cpu *c, struct proc *p, uint64_t phase)
 	p->phase = (int)phase;
 	platform_phase(c, p->phase);
 	return 0;
+}
+
+/* A panic on request: the message is a user string (up to 80 bytes shown). */
+static void __attribute__((noreturn)) sys_panic(struct proc *p, uint64_t va)
+{
+	char msg[81];
+	unsigned n = 0;
+	for (; n + 1 < sizeof(msg); n++, va++) {
+		uint64_t *slot = as_leaf(&p->as, va);
+		if (!slot || (*slot & (PTE_P | PTE_U)) != (PTE_P | PTE_U))
+			break;
+		char ch = *(const char *)((*slot & PTE_ADDR) + (va & (PGSIZE - 1)));
+		if (!ch)
+			break;
+		msg[n] = ch;
+	}
+	msg[n] = '\0';
+	panic("pid %d asked for a panic: %s", p->pid, msg);
 }
 
 void syscall(struct cpu *c, struct trapframe *tf)
@@ -67,6 +86,8 @@ void syscall(struct cpu *c, struct trapframe *tf)
 	case SYS_PHASE:
 		r = sys_phase(c, p, tf->rdi);
 		break;
+	case SYS_PANIC:
+		sys_panic(p, tf->rdi);
 	default:
 		r = -ENOSYS;
 		break;

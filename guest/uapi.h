@@ -19,7 +19,8 @@
 #define SYS_SBRK 6   /* (increment >= 0) -> the old break */
 #define SYS_CLOCK 7  /* () -> nanoseconds since boot */
 #define SYS_PHASE 8  /* (phase) -> 0; sets the umbra phase of this process */
-#define SYS_COUNT 9
+#define SYS_PANIC 9  /* (message) -> does not return: a kernel panic, to test that path */
+#define SYS_COUNT 10
 
 #define SYS_WRITE_MAX 4096
 

@@ -11,7 +11,7 @@
 
 static struct workload *const workloads[] = {
 	&forkstorm_workload, &forktree_workload, &bigparent_workload,
-	&forkexit_workload,  &illegal_workload,
+	&forkexit_workload,  &illegal_workload,  &panic_workload,
 };
 #define NWORKLOADS (sizeof(workloads) / sizeof(workloads[0]))
 
