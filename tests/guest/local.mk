@@ -1,1 +1,6 @@
-# tests/guest: build rules (filled in by the part that owns this folder)
+# tests/guest: the guest kernel on QEMU (TCG) and on umbra --paging native.
+# Each script skips (77) without its tool unless UMBRA_REQUIRE_KVM=1.
+guest_test_scripts = tests/guest/qemu-workloads.sh tests/guest/qemu-illegal.sh \
+	tests/guest/qemu-usage.sh tests/guest/qemu-panic.sh
+TESTS += $(guest_test_scripts)
+EXTRA_DIST += $(guest_test_scripts) tests/guest/lib.sh tests/guest/summaries.txt

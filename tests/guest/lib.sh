@@ -1,0 +1,91 @@
+# Helpers for the guest tests (sourced by tests/guest/*.sh; POSIX sh).
+# The harness exports top_srcdir, top_builddir and QEMU (a path, or empty).
+
+: "${top_srcdir:?run from make check}" "${top_builddir:?run from make check}"
+guest_image=$top_builddir/guest/umbra-guest.elf
+workdir=$(mktemp -d "${TMPDIR:-/tmp}/guest-test.XXXXXX")
+trap 'rm -rf "$workdir"' EXIT
+
+# The workloads that every platform runs, with all parameters given (so that
+# the summary does not depend on the CPU count), in the order the summary
+# prints them. tests/guest/summaries.txt has the summary line of each.
+workload_runs='forkstorm workers=2 forks=20 pages=8 write=50 live=4
+forktree depth=3 fanout=3 pages=2
+bigparent mem=4 children=3 write=16
+forkexit workers=2 forks=30
+illegal ok=4'
+
+fail() {
+	echo "FAIL: $*"
+	exit 1
+}
+
+# A missing tool is a skip (77), unless UMBRA_REQUIRE_KVM=1 makes it a failure.
+skip() {
+	if [ "${UMBRA_REQUIRE_KVM:-0}" = 1 ]; then
+		fail "$* (UMBRA_REQUIRE_KVM=1)"
+	fi
+	echo "SKIP: $*"
+	exit 77
+}
+
+need_qemu() {
+	[ -n "${QEMU:-}" ] && [ -x "$QEMU" ] || skip "qemu-system-x86_64 was not found by configure"
+	[ -f "$guest_image" ] || fail "$guest_image is missing"
+}
+
+# run_qemu CPUS ARGS...: boots the guest on QEMU microvm (TCG) with ARGS as
+# its command line. Sets $out (the console output file) and $guest_status:
+# the guest's exit status (isa-debug-exit: QEMU exits with 2 * status + 1),
+# or "timeout", or "qemu-N" for an exit that was not the guest's doing.
+run_qemu() {
+	cpus=$1
+	shift
+	out=$workdir/qemu-$cpus-$(echo "$*" | tr ' =' '_-').txt
+	timeout 120 "$QEMU" -M microvm -accel tcg -m 64 -smp "$cpus" -nographic -no-reboot \
+		-serial stdio -monitor none -device isa-debug-exit,iobase=0xf4,iosize=0x04 \
+		-kernel "$guest_image" -append "$*" >"$out" 2>&1 </dev/null
+	rc=$?
+	if [ $rc -eq 124 ]; then
+		guest_status=timeout
+	elif [ $((rc % 2)) -eq 1 ]; then
+		guest_status=$(((rc - 1) / 2))
+	else
+		guest_status=qemu-$rc
+	fi
+}
+
+# show_output: the console output of the last run, for a failure message.
+show_output() {
+	echo "--- console output ($out):"
+	cat "$out"
+	echo "---"
+}
+
+# expect_status N: the last run's guest exit status must be N.
+expect_status() {
+	if [ "$guest_status" != "$1" ]; then
+		show_output
+		fail "expected guest exit status $1, got $guest_status"
+	fi
+}
+
+# check_summary ARGS: the last run printed exactly one summary line, and it
+# is the one in summaries.txt for ARGS.
+check_summary() {
+	got=$(grep '^summary: ' "$out")
+	want=$(grep "^summary: $1 " "$top_srcdir/tests/guest/summaries.txt")
+	[ -n "$want" ] || fail "no expected summary for '$1' in tests/guest/summaries.txt"
+	if [ "$got" != "$want" ]; then
+		show_output
+		fail "summary for '$1': expected '$want', got '$got'"
+	fi
+}
+
+# check_clean: the kernel found no leak and did not panic.
+check_clean() {
+	if grep -q -e '^kernel: leak' -e '^panic' "$out"; then
+		show_output
+		fail "the kernel reported a leak or a panic"
+	fi
+}

@@ -1,0 +1,29 @@
+#!/bin/sh
+# Bad workload names, parameters and values are refused with a message that
+# says what is valid, and exit status 2; nothing runs.
+. "$top_srcdir/tests/guest/lib.sh"
+need_qemu
+
+refused() { # ARGS MESSAGE
+	run_qemu 1 "$1"
+	expect_status 2
+	grep -qxF "$2" "$out" || { show_output; fail "'$1': no message '$2'"; }
+	grep -q '^usage: WORKLOAD' "$out" || { show_output; fail "'$1': no usage"; }
+	if grep -q -e '^summary:' -e '^kernel: killed' "$out"; then
+		show_output
+		fail "'$1' ran something"
+	fi
+	echo "ok: refused '$1'"
+}
+
+refused 'nosuch' \
+	"unknown workload 'nosuch': valid workloads are forkstorm forktree bigparent forkexit illegal panic"
+refused 'forkstorm bogus=1' \
+	"forkstorm: unknown parameter 'bogus': valid parameters are workers forks pages write live"
+refused 'forkstorm forks=0' "forkstorm: bad value '0' for forks: valid values are 1..100000"
+refused 'forkexit workers=two' "forkexit: bad value 'two' for workers: valid values are 1..64"
+refused 'bigparent mem=99999999999999999999' \
+	"bigparent: bad value '99999999999999999999' for mem: valid values are 1..4096"
+refused 'forktree depth' "forktree: 'depth' is not KEY=VALUE"
+refused 'forktree depth=10 fanout=10' "forktree: depth and fanout make more than 1000 processes"
+refused 'bigparent mem=1 write=300' "bigparent: write is more than the pages in mem"
