@@ -82,6 +82,7 @@ int as_create(struct as *as)
 {
 	as->root = page_alloc();
 	as->handle = 0;
+	as->tables = 1;
 	if (!as->root)
 		return -ENOMEM;
 	as->root[UMBRA_KERNEL_PML4_SLOT] = kernel_pml4[UMBRA_KERNEL_PML4_SLOT];
@@ -148,6 +149,7 @@ static int map_new_tables(struct pg_batch *b, uint64_t *slot, unsigned level, ui
 		chain[i][pt_index(va, level - 1 - i)] = (uint64_t)chain[i + 1] | PTE_TABLE;
 	t = chain[n - 1];
 	t[pt_index(va, 1)] = pte;
+	b->as->tables += n;
 	backend->set(b, slot, va, level, (uint64_t)chain[0] | PTE_TABLE);
 	backend->commit(b);
 	return 0;
@@ -176,78 +178,59 @@ void pg_commit(struct pg_batch *b)
 	backend->commit(b);
 }
 
-/* Visits, under the table t at level tl, every table at `level` that maps
- * part of [start, end): fn(table, first index, last index + 1, arg). */
-typedef void (*visit_fn)(uint64_t *t, unsigned from, unsigned to, void *arg);
-
-static void visit(uint64_t *t, unsigned tl, uint64_t start, uint64_t end, unsigned level,
-		  visit_fn fn, void *arg)
+/* Whether a range after r[k] reaches the span [base, base + size). */
+static bool reached_later(uint64_t base, uint64_t size, const struct vrange *r, unsigned nr,
+			  unsigned k)
 {
-	if (tl == level) {
-		fn(t, pt_index(start, tl), pt_index(end - 1, tl) + 1, arg);
-		return;
-	}
-	uint64_t span = entry_span(tl);
-	for (uint64_t va = start, next; va < end; va = next) {
-		next = (va | (span - 1)) + 1;
-		if (next > end || next == 0)
-			next = end;
-		uint64_t e = t[pt_index(va, tl)];
-		if (e & PTE_P)
-			visit(table_of(e), tl - 1, va, next, level, fn, arg);
-	}
-}
-
-static void visit_ranges(uint64_t *root, const struct vrange *r, unsigned nr, unsigned level,
-			 visit_fn fn, void *arg)
-{
-	for (unsigned i = 0; i < nr; i++)
-		if (r[i].start < r[i].end)
-			visit(root, 4, r[i].start, r[i].end, level, fn, arg);
-}
-
-/* Counts present entries (tables below, at level > 1). */
-static void count_present(uint64_t *t, unsigned from, unsigned to, void *arg)
-{
-	unsigned *n = arg;
-	for (unsigned i = from; i < to; i++)
-		if (t[i] & PTE_P)
-			(*n)++;
-}
-
-/* Drops the frame reference of every present leaf and clears it. */
-static void put_leaves(uint64_t *t, unsigned from, unsigned to, void *arg)
-{
-	(void)arg;
-	for (unsigned i = from; i < to; i++)
-		if (t[i]) {
-			page_put(t[i] & PTE_ADDR);
-			t[i] = 0;
-		}
-}
-
-/* Frees the tables that entries point at (emptied by the level below) and
- * clears the entries (so that a second range that shares the table skips it). */
-static void free_tables(uint64_t *t, unsigned from, unsigned to, void *arg)
-{
-	(void)arg;
-	for (unsigned i = from; i < to; i++)
-		if (t[i]) {
-			page_free_clean(table_of(t[i]));
-			t[i] = 0;
-		}
+	for (unsigned j = k + 1; j < nr; j++)
+		if (r[j].start < base + size && base < r[j].end)
+			return true;
+	return false;
 }
 
 /*
- * Frees all tables and frame references of an unregistered tree. Every
- * entry it passes is cleared, so each table is empty when it is freed:
- * all user entries lie in the ranges.
+ * Tears down what the table t (at `level`) maps of [start, end), a part of
+ * range r[k]: drops the leaves' frame references, clears every entry it
+ * passes, and frees each table below that no later range reaches (earlier
+ * ranges have been torn down already, so that table is empty now). One
+ * pass per range.
  */
+static void teardown(uint64_t *t, unsigned level, uint64_t start, uint64_t end,
+		     const struct vrange *r, unsigned nr, unsigned k)
+{
+	unsigned from = pt_index(start, level), to = pt_index(end - 1, level) + 1;
+	if (level == 1) {
+		for (unsigned i = from; i < to; i++)
+			if (t[i]) {
+				page_put(t[i] & PTE_ADDR);
+				t[i] = 0;
+			}
+		return;
+	}
+	uint64_t span = entry_span(level);
+	for (uint64_t i = from, va = start, next; i < to; i++, va = next) {
+		next = (va | (span - 1)) + 1;
+		if (next > end)
+			next = end;
+		if (!t[i])
+			continue;
+		uint64_t *below = table_of(t[i]);
+		teardown(below, level - 1, va, next, r, nr, k);
+		if (!reached_later(va & ~(span - 1), span, r, nr, k)) {
+			page_free_clean(below);
+			t[i] = 0;
+		}
+	}
+}
+
+/* Frees all tables and frame references of an unregistered tree; each
+ * table is empty when it is freed, because all user entries lie in the
+ * ranges. */
 static void free_tree(uint64_t *root, const struct vrange *r, unsigned nr)
 {
-	visit_ranges(root, r, nr, 1, put_leaves, 0);
-	for (unsigned level = 2; level <= 4; level++)
-		visit_ranges(root, r, nr, level, free_tables, 0);
+	for (unsigned k = 0; k < nr; k++)
+		if (r[k].start < r[k].end)
+			teardown(root, 4, r[k].start, r[k].end, r, nr, k);
 	root[UMBRA_KERNEL_PML4_SLOT] = 0;
 	page_free_clean(root);
 }
@@ -321,13 +304,9 @@ static void fork_range(struct fork_copy *f, uint64_t *proot, uint64_t *croot, ui
 
 int as_fork(struct as *parent, struct as *child, const struct vrange *r, unsigned nr)
 {
-	/* Reserve a page for the root and each table under the ranges (a
-	 * table shared by two ranges is counted twice; the spare is freed). */
-	unsigned tables = 1;
-	for (unsigned level = 2; level <= 4; level++)
-		visit_ranges(parent->root, r, nr, level, count_present, &tables);
+	/* Reserve the child's tables: as many as the parent has. */
 	struct fork_copy f = {.wp_parent = backend->fork_wp_parent};
-	if (page_list_alloc(&f.spare, tables) < 0)
+	if (page_list_alloc(&f.spare, parent->tables) < 0)
 		return -ENOMEM;
 	child->root = page_list_take(&f.spare);
 	child->handle = 0;
@@ -335,7 +314,10 @@ int as_fork(struct as *parent, struct as *child, const struct vrange *r, unsigne
 	for (unsigned i = 0; i < nr; i++)
 		if (r[i].start < r[i].end)
 			fork_range(&f, parent->root, child->root, r[i].start, r[i].end);
-	page_list_free(&f.spare);
+	if (f.spare.n)
+		panic("fork: %u of the parent's %u tables lie outside its ranges", f.spare.n,
+		      parent->tables);
+	child->tables = parent->tables;
 	int err = backend->fork(parent, child);
 	if (err < 0) {
 		free_tree(child->root, r, nr);

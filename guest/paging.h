@@ -29,6 +29,7 @@ struct cpu;
 struct as {
 	uint64_t *root;  /* PML4 page */
 	uint32_t handle; /* shadow: the VMM's handle for root; 0 for native */
+	unsigned tables; /* table pages in the tree, the root included */
 };
 
 /* A page-aligned range [start, end) of user addresses that may hold

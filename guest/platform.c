@@ -18,7 +18,7 @@
 
 /* umbra: how long an idle vCPU parks before it looks at the run queue
  * again, in case a kick raced with the park. */
-#define IDLE_TIMEOUT_NS 1000000ull
+#define IDLE_TIMEOUT_NS 100000000ull
 
 struct platform platform;
 
