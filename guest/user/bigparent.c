@@ -8,9 +8,9 @@
 #include "workloads.h"
 
 static struct param params[] = {
-	{"mem", 16, 1, 4096, "MiB of anonymous memory in the parent", 0},
-	{"children", 4, 1, 256, "children, alive at once", 0},
-	{"write", 64, 0, 1048576, "pages each child writes", 0},
+	{"mem", 8, 1, 4096, "MiB of anonymous memory in the parent", 0},
+	{"children", 3, 1, 256, "children, alive at once", 0},
+	{"write", 32, 0, 1048576, "pages each child writes", 0},
 };
 
 #define STEP 7919 /* a prime: coprime with npages (mem <= 4096 MiB) */

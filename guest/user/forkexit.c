@@ -8,7 +8,7 @@
 
 static struct param params[] = {
 	{"workers", PARAM_NCPU, 1, 64, "worker processes", 0},
-	{"forks", 200, 1, 1000000, "fork+exit+wait rounds per worker", 0},
+	{"forks", 100, 1, 1000000, "fork+exit+wait rounds per worker", 0},
 };
 
 static uint64_t counter;

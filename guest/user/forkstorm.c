@@ -11,7 +11,7 @@
 
 static struct param params[] = {
 	{"workers", PARAM_NCPU, 1, 64, "worker processes", 0},
-	{"forks", 64, 1, 100000, "children per worker", 0},
+	{"forks", 32, 1, 100000, "children per worker", 0},
 	{"pages", 16, 1, 65536, "pages each child checks", 0},
 	{"write", 50, 0, 100, "percent of the pages each child writes", 0},
 	{"live", 4, 1, 16, "children alive at once per worker", 0},

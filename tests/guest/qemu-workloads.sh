@@ -26,6 +26,6 @@ done || exit 1
 run_qemu 2 ""
 expect_status 0
 check_clean
-grep -q '^summary: forkstorm workers=2 forks=64 pages=16 write=50 live=4 ' "$out" ||
+grep -q '^summary: forkstorm workers=2 forks=32 pages=16 write=50 live=4 ' "$out" ||
 	{ show_output; fail "no default forkstorm summary"; }
 echo "ok: default workload"
