@@ -39,17 +39,6 @@ int strcmp(const char *a, const char *b)
 	return (unsigned char)*a - (unsigned char)*b;
 }
 
-int strncmp(const char *a, const char *b, size_t n)
-{
-	for (; n > 0; n--, a++, b++) {
-		if (*a != *b)
-			return (unsigned char)*a - (unsigned char)*b;
-		if (!*a)
-			return 0;
-	}
-	return 0;
-}
-
 /* Output cursor for vfmt: counts every character, stores what fits. */
 struct out {
 	char *buf;

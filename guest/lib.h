@@ -16,7 +16,6 @@ void *memset(void *dst, int c, size_t n);
 int memcmp(const void *a, const void *b, size_t n);
 size_t strlen(const char *s);
 int strcmp(const char *a, const char *b);
-int strncmp(const char *a, const char *b, size_t n);
 
 /*
  * printf-like formatting into buf (always NUL-terminated when size > 0).

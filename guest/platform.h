@@ -24,7 +24,6 @@ struct platform {
 extern struct platform platform;
 
 /* Exit statuses of the whole guest (QEMU exits with 2 * status + 1) */
-#define GUEST_EXIT_OK 0
 #define GUEST_EXIT_LEAK 3    /* the kernel found leaked frames or processes at the end */
 #define GUEST_EXIT_PANIC 100 /* QEMU only; on umbra a panic is UMBRA_HC_PANIC */
 

@@ -20,13 +20,10 @@
 #define SYS_CLOCK 7  /* () -> nanoseconds since boot */
 #define SYS_PHASE 8  /* (phase) -> 0; sets the umbra phase of this process */
 #define SYS_PANIC 9  /* (message) -> does not return: a kernel panic, to test that path */
-#define SYS_COUNT 10
 
 #define SYS_WRITE_MAX 4096
 
 /* errno values returned (negated) by system calls */
-#define EPERM 1
-#define ESRCH 3
 #define EAGAIN 11
 #define ENOMEM 12
 #define EFAULT 14

@@ -38,7 +38,6 @@
 #define EFER_NXE 0x800u
 #define MSR_APIC_BASE 0x1bu
 
-#define RFLAGS_IF UL(0x200)
 #define RFLAGS_RESERVED UL(0x2)
 
 /* GDT selectors (UMBRA_BOOT_CS/DS must match abi.h) */
@@ -49,11 +48,7 @@
 #define SEL_TSS0 0x28  /* CPU i's TSS at SEL_TSS0 + 16 * i */
 
 /* Exception vectors */
-#define T_DE 0
 #define T_BP 3
-#define T_UD 6
-#define T_DF 8
-#define T_GP 13
 #define T_PF 14
 #define T_IPI 32 /* QEMU only: the wake-up IPI that ends an idle hlt */
 #define T_COUNT 33
