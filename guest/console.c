@@ -16,7 +16,7 @@
 /* Serialises console output; not taken once a panic has begun (the
  * panicking CPU may hold it). */
 static struct spinlock console_spin = SPINLOCK_INIT("console");
-static atomic_int panicking;
+static atomic_int panicking; /* 1 + the index of the CPU that panics, or 0 */
 
 void console_lock(void)
 {
@@ -67,11 +67,17 @@ void kprintf(const char *f, ...)
 
 static char panic_msg[256];
 
-/* Marks the panic begun; a second panic (on any CPU) stops at once. */
+/* Marks the panic begun. A second panic on the same CPU stops at once; a
+ * panic on another CPU waits (forever) for the first to finish. */
 static void panic_begin(void)
 {
-	if (atomic_fetch_add(&panicking, 1) != 0)
+	int me = (int)mycpu()->id + 1, none = 0;
+	if (atomic_compare_exchange_strong(&panicking, &none, me))
+		return;
+	if (none == me)
 		platform_panic("recursive panic", 15);
+	for (;;)
+		__asm__ volatile("cli; hlt");
 }
 
 static void print_frame(const struct trapframe *tf)
