@@ -43,6 +43,8 @@ bool mm_granule_mapped(uint64_t base)
 {
 	uint64_t end = base + HUGE_PGSIZE;
 	bool ram = false;
+	if (base >= (uint64_t)KERNEL_MAP_GIB << 30)
+		return false;
 	for (unsigned i = 0; i < nmemmap; i++) {
 		const struct memrange *m = &memmap[i];
 		if (m->start >= end || m->end <= base)

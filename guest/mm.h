@@ -27,7 +27,8 @@
 #include <stdint.h>
 
 #define MEMMAP_MAX 64
-#define MEM_RAM 1 /* memory-map type of usable RAM */
+#define KERNEL_MAP_GIB 64 /* the kernel maps (and so uses) RAM below this many GiB */
+#define MEM_RAM 1         /* memory-map type of usable RAM */
 
 struct memrange {
 	uint64_t start, end; /* [start, end), bytes */
@@ -36,9 +37,10 @@ struct memrange {
 
 /* Records the memory map (copied). */
 void mm_set_map(const struct memrange *map, unsigned n);
-/* True if the kernel maps the 2 MiB page at `base`: it overlaps RAM and no
- * reserved range at or above 1 MiB (the shadow pool is one). Below 1 MiB
- * the firmware's holes share the first 2 MiB page with the image. */
+/* True if the kernel maps the 2 MiB page at `base`: it lies below
+ * KERNEL_MAP_GIB and overlaps RAM and no reserved range at or above 1 MiB
+ * (the shadow pool is one). Below 1 MiB the firmware's holes share the
+ * first 2 MiB page with the image. */
 bool mm_granule_mapped(uint64_t base);
 /* End of the highest RAM range. */
 uint64_t mm_ram_end(void);

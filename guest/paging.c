@@ -11,7 +11,6 @@
 #include "uapi.h"
 #include "x86.h"
 
-#define KMAP_GIB 64                       /* RAM that the kernel maps, at most (GiB) */
 #define PTE_TABLE (PTE_P | PTE_W | PTE_U) /* a user table: the leaves decide */
 
 /* The kernel root, its PDPT (slot 0 of every address space) and its PDs.
@@ -19,7 +18,7 @@
  * Never changed after paging_init (paging_map_mmio aside, QEMU only). */
 uint64_t kernel_pml4[512] __attribute__((aligned(4096)));
 uint64_t kernel_pdpt[512] __attribute__((aligned(4096)));
-uint64_t kernel_pd[KMAP_GIB][512] __attribute__((aligned(4096)));
+uint64_t kernel_pd[KERNEL_MAP_GIB][512] __attribute__((aligned(4096)));
 
 static const struct pg_backend *backend;
 
@@ -42,9 +41,9 @@ static inline uint64_t *table_of(uint64_t entry)
 void paging_init(void)
 {
 	uint64_t end = mm_ram_end();
-	if (end > (uint64_t)KMAP_GIB << 30) {
-		kprintf("paging: mapping only the first %d GiB of RAM\n", KMAP_GIB);
-		end = (uint64_t)KMAP_GIB << 30;
+	if (end > (uint64_t)KERNEL_MAP_GIB << 30) {
+		kprintf("paging: using only the first %d GiB of RAM\n", KERNEL_MAP_GIB);
+		end = (uint64_t)KERNEL_MAP_GIB << 30;
 	}
 	for (uint64_t g = 0; g < end; g += HUGE_PGSIZE) {
 		if (!mm_granule_mapped(g))
@@ -61,7 +60,7 @@ void paging_map_mmio(uint64_t pa)
 	if (platform.umbra)
 		panic("paging_map_mmio on umbra");
 	uint64_t g = pa & ~(HUGE_PGSIZE - 1);
-	if (g >> 30 >= KMAP_GIB)
+	if (g >> 30 >= KERNEL_MAP_GIB)
 		panic("paging_map_mmio: %lx is beyond the kernel map", pa);
 	kernel_pd[g >> 30][pt_index(g, 2)] = g | PTE_P | PTE_W | PTE_PS | PTE_PCD | PTE_PWT;
 	kernel_pdpt[g >> 30] = (uint64_t)kernel_pd[g >> 30] | PTE_P | PTE_W;
