@@ -1,5 +1,6 @@
-/* The user program (guest/user/umbra-user.elf), embedded whole: the kernel
- * loads its segments into the first process (vm.c). */
+/* The user program (guest/umbra-user.elf, built from guest/user/),
+ * embedded whole: the kernel loads its segments into the first process
+ * (vm.c). */
 	.section .rodata
 	.balign 16
 	.globl user_image, user_image_end
