@@ -131,7 +131,10 @@ static int run(const struct workload *w)
 }
 
 struct workload bigparent_workload = {
-	"bigparent", "a parent with much touched memory forks writing children",
-	params,      sizeof(params) / sizeof(params[0]),
-	check,       run,
+	.name = "bigparent",
+	.help = "a parent with much touched memory forks writing children",
+	.params = params,
+	.nparams = sizeof(params) / sizeof(params[0]),
+	.check = check,
+	.run = run,
 };

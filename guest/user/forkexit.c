@@ -72,7 +72,9 @@ static int run(const struct workload *wl)
 }
 
 struct workload forkexit_workload = {
-	"forkexit", "fork, exit at once, wait: the shell pattern",
-	params,     sizeof(params) / sizeof(params[0]),
-	0,          run,
+	.name = "forkexit",
+	.help = "fork, exit at once, wait: the shell pattern",
+	.params = params,
+	.nparams = sizeof(params) / sizeof(params[0]),
+	.run = run,
 };

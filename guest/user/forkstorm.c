@@ -17,6 +17,8 @@ static struct param params[] = {
 	{"live", 4, 1, 16, "children alive at once per worker", 0},
 };
 
+#define MAX_PROCESSES 1000 /* alive at once; the kernel has room for 1024 */
+
 static uint64_t *pages;
 static uint64_t npages, nwrite;
 
@@ -124,6 +126,13 @@ static int64_t worker(const struct workload *wl, uint64_t w)
 	return failures ? STATUS_FAILED : to_status(sum + mix(own));
 }
 
+static const char *check(const struct workload *wl)
+{
+	if (1 + param(wl, "workers") * (1 + param(wl, "live")) > MAX_PROCESSES)
+		return "workers and live make more than 1000 processes alive at once";
+	return 0;
+}
+
 static int run(const struct workload *wl)
 {
 	uint64_t workers = param(wl, "workers");
@@ -150,7 +159,10 @@ static int run(const struct workload *wl)
 }
 
 struct workload forkstorm_workload = {
-	"forkstorm", "workers fork children that check and write copy-on-write pages",
-	params,      sizeof(params) / sizeof(params[0]),
-	0,           run,
+	.name = "forkstorm",
+	.help = "workers fork children that check and write copy-on-write pages",
+	.params = params,
+	.nparams = sizeof(params) / sizeof(params[0]),
+	.check = check,
+	.run = run,
 };

@@ -114,7 +114,10 @@ static int run(const struct workload *w)
 }
 
 struct workload forktree_workload = {
-	"forktree", "a tree of processes; each checks its ancestors' pages",
-	params,     sizeof(params) / sizeof(params[0]),
-	check,      run,
+	.name = "forktree",
+	.help = "a tree of processes; each checks its ancestors' pages",
+	.params = params,
+	.nparams = sizeof(params) / sizeof(params[0]),
+	.check = check,
+	.run = run,
 };

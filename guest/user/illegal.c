@@ -133,7 +133,9 @@ static int run(const struct workload *w)
 }
 
 struct workload illegal_workload = {
-	"illegal", "children that break the rules are killed; the others finish",
-	params,    sizeof(params) / sizeof(params[0]),
-	0,         run,
+	.name = "illegal",
+	.help = "children that break the rules are killed; the others finish",
+	.params = params,
+	.nparams = sizeof(params) / sizeof(params[0]),
+	.run = run,
 };

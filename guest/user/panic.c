@@ -14,5 +14,7 @@ static int run(const struct workload *w)
 }
 
 struct workload panic_workload = {
-	"panic", "the kernel panics on purpose (tests the panic path)", 0, 0, 0, run,
+	.name = "panic",
+	.help = "the kernel panics on purpose (tests the panic path)",
+	.run = run,
 };

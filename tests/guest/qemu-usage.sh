@@ -27,3 +27,5 @@ refused 'bigparent mem=99999999999999999999' \
 refused 'forktree depth' "forktree: 'depth' is not KEY=VALUE"
 refused 'forktree depth=10 fanout=10' "forktree: depth and fanout make more than 1000 processes"
 refused 'bigparent mem=1 write=300' "bigparent: write is more than the pages in mem"
+refused 'forkstorm workers=64 live=16' \
+	"forkstorm: workers and live make more than 1000 processes alive at once"
