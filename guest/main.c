@@ -30,7 +30,7 @@ struct hvm_memmap_entry {
 	uint32_t type, reserved;
 };
 
-#define CMDLINE_MAX 1024
+#define CMDLINE_MAX 2048 /* bytes, with the NUL; fits the first process's stack page */
 
 extern char _end[];
 void kmain(uint32_t start_info_pa);
@@ -68,11 +68,17 @@ static void read_start_info(uint64_t pa, char *cmdline)
 	if (si->cmdline_paddr) {
 		const char *s = (const char *)si->cmdline_paddr;
 		unsigned i = 0;
-		for (; i + 1 < CMDLINE_MAX; i++) {
+		for (; i < CMDLINE_MAX; i++) {
 			check_boot_mapped((uint64_t)s + i, 1, "command line");
 			if (!s[i])
 				break;
 			cmdline[i] = s[i];
+		}
+		if (i == CMDLINE_MAX) {
+			/* refused like any other bad command line (docs/guest.md) */
+			kprintf("kernel: the command line is longer than %d bytes\n",
+				CMDLINE_MAX - 1);
+			platform_exit(2);
 		}
 		cmdline[i] = '\0';
 	}

@@ -75,9 +75,12 @@ static void shadow_load(struct cpu *c, struct as *as)
 	c->loaded = as;
 }
 
+/* The #PF error-code bits that UMBRA_HC_AS_FAULT takes (others are refused). */
+#define PF_BITS (UMBRA_PF_PRESENT | UMBRA_PF_WRITE | UMBRA_PF_USER | UMBRA_PF_RSVD | UMBRA_PF_FETCH)
+
 static bool shadow_hidden_fault(struct as *as, uint64_t va, uint64_t err)
 {
-	int64_t r = hypercall(UMBRA_HC_AS_FAULT, as->handle, va, err, 0, 0, 0);
+	int64_t r = hypercall(UMBRA_HC_AS_FAULT, as->handle, va, err & PF_BITS, 0, 0, 0);
 	switch (r) {
 	case UMBRA_FAULT_FIXED:
 	case UMBRA_FAULT_SPURIOUS:

@@ -101,7 +101,7 @@ static int set_param(struct workload *w, char *word)
 
 int64_t umain(const char *cmdline, uint64_t cpus)
 {
-	static char line[1024];
+	static char line[2048]; /* the kernel passes at most 2047 bytes */
 	ncpu = (unsigned)cpus;
 	size_t len = strlen(cmdline);
 	if (len >= sizeof(line)) {

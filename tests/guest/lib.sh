@@ -41,7 +41,7 @@ need_qemu() {
 run_qemu() {
 	cpus=$1
 	shift
-	out=$workdir/qemu-$cpus-$(echo "$*" | tr ' =' '_-').txt
+	out=$(mktemp "$workdir/qemu-$cpus.XXXXXX")
 	timeout 120 "$QEMU" -M microvm -accel tcg -m 64 -smp "$cpus" -nographic -no-reboot \
 		-serial stdio -monitor none -device isa-debug-exit,iobase=0xf4,iosize=0x04 \
 		-kernel "$guest_image" -append "$*" >"$out" 2>&1 </dev/null

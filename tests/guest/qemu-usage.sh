@@ -29,3 +29,10 @@ refused 'forktree depth=10 fanout=10' "forktree: depth and fanout make more than
 refused 'bigparent mem=1 write=300' "bigparent: write is more than the pages in mem"
 refused 'forkstorm workers=64 live=16' \
 	"forkstorm: workers and live make more than 1000 processes alive at once"
+
+# A command line longer than the kernel takes is refused before any process runs.
+run_qemu 1 "forkexit $(printf 'x%.0s' $(seq 1 2100))"
+expect_status 2
+grep -qxF 'kernel: the command line is longer than 2047 bytes' "$out" ||
+	{ show_output; fail "no message for a long command line"; }
+echo "ok: refused a 2109-byte command line"
