@@ -1,1 +1,16 @@
-# tests/vmm: build rules (filled in by the part that owns this folder)
+# tests/vmm: the VMM's tests, and the small test guests (tests/guests) they run.
+
+## Test guests: assembly on tests/guests/boot.S, freestanding flags only.
+TEST_GUEST_INCLUDES = $(GUEST_CPPFLAGS) -I$(top_srcdir)/tests/guests
+TEST_GUEST_LINK = $(GUEST_LINK_FLAGS) -Wl,-T,$(top_srcdir)/tests/guests/guest.lds
+TEST_GUEST_LDS = $(top_srcdir)/tests/guests/guest.lds
+EXTRA_DIST += tests/guests/guest.lds
+noinst_HEADERS += tests/guests/guest.h
+
+noinst_PROGRAMS += tests/guests/hello.elf
+tests_guests_hello_elf_SOURCES = tests/guests/boot.S tests/guests/hello.S
+tests_guests_hello_elf_CPPFLAGS = $(TEST_GUEST_INCLUDES)
+tests_guests_hello_elf_CCASFLAGS = $(GUEST_CCASFLAGS)
+tests_guests_hello_elf_CFLAGS = $(GUEST_CFLAGS)
+tests_guests_hello_elf_LDFLAGS = $(TEST_GUEST_LINK)
+tests_guests_hello_elf_DEPENDENCIES = $(TEST_GUEST_LDS)
