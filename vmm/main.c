@@ -60,7 +60,9 @@ static void report(const struct vm *vm, FILE *stats_file)
 	const struct run_config *cfg = vm->cfg;
 
 	console__flush();
-	if (vm->result.reason != STOP_EXIT)
+	/* The table says how the run ended; without it, say so when it was not
+	 * the guest's own exit. */
+	if (vm->result.reason != STOP_EXIT && cfg->stats != STATS_TABLE)
 		fprintf(stderr, "umbra: %s\n", vm->result.message);
 	if (cfg->stats == STATS_TABLE)
 		report__table(stderr, vm);

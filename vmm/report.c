@@ -330,16 +330,27 @@ struct column {
 struct table {
 	FILE *f;
 	const struct vm *vm;
+	const char *header; /* printed before the next row, if one comes */
 	unsigned n;
 	struct column col[TABLE_MAX_COLUMNS];
 };
 
+/* Starts a group of rows; its header line is printed with its first row. */
 static void table_header(struct table *t, const char *title)
 {
-	fprintf(t->f, "%-*s", NAME_WIDTH, title);
-	for (unsigned c = 0; c < t->n; c++)
-		fprintf(t->f, " %*s", COLUMN_WIDTH, t->col[c].title);
-	fputc('\n', t->f);
+	t->header = title;
+}
+
+static void table_row_name(struct table *t, const char *name)
+{
+	if (t->header) {
+		fprintf(t->f, "%-*s", NAME_WIDTH, t->header);
+		for (unsigned c = 0; c < t->n; c++)
+			fprintf(t->f, " %*s", COLUMN_WIDTH, t->col[c].title);
+		fputc('\n', t->f);
+		t->header = NULL;
+	}
+	fprintf(t->f, "  %-*s", NAME_WIDTH - 2, name);
 }
 
 /* A row of per-vCPU counters; value(agg, i) picks the counter. Skips all-zero rows. */
@@ -352,7 +363,7 @@ static void table_row(struct table *t, const char *name,
 		any |= value(&t->col[c].agg, i) != 0;
 	if (!any)
 		return;
-	fprintf(t->f, "  %-*s", NAME_WIDTH - 2, name);
+	table_row_name(t, name);
 	for (unsigned c = 0; c < t->n; c++)
 		fprintf(t->f, " %*" PRIu64, COLUMN_WIDTH, value(&t->col[c].agg, i));
 	fputc('\n', t->f);
@@ -367,7 +378,7 @@ static void table_vm_row(struct table *t, const struct counter_track *tr, unsign
 		any |= t->col[c].vcpu < 0 && track_value(tr, t->col[c].phase, i) != 0;
 	if (!any)
 		return;
-	fprintf(t->f, "  %-*s", NAME_WIDTH - 2, tr->group->names[i]);
+	table_row_name(t, tr->group->names[i]);
 	for (unsigned c = 0; c < t->n; c++) {
 		if (t->col[c].vcpu < 0)
 			fprintf(t->f, " %*" PRIu64, COLUMN_WIDTH,

@@ -224,13 +224,15 @@ static void wait_for_stop(struct vm *vm, int sig_fd)
 			if (now >= deadline) {
 				vm__stop(vm, -1, STOP_TIMEOUT, 0, "timed out after %.3f s",
 					 (double)vm->cfg->timeout_ns / 1e9);
+				deadline = 0; /* now wait for the vCPUs to leave */
 				continue;
 			}
 			timeout_ms = (int)((deadline - now + 999999) / 1000000);
 		}
 		if (poll(fds, 2, timeout_ms) < 0 && errno != EINTR) {
+			/* Cannot wait any more: stop the guest and wait for its threads. */
 			vm__stop(vm, -1, STOP_VMM_ERROR, 0, "poll: %s", strerror(errno));
-			continue;
+			return;
 		}
 		if (fds[0].revents & POLLIN)
 			return;

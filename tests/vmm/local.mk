@@ -14,3 +14,35 @@ tests_guests_hello_elf_CCASFLAGS = $(GUEST_CCASFLAGS)
 tests_guests_hello_elf_CFLAGS = $(GUEST_CFLAGS)
 tests_guests_hello_elf_LDFLAGS = $(TEST_GUEST_LINK)
 tests_guests_hello_elf_DEPENDENCIES = $(TEST_GUEST_LDS)
+
+noinst_PROGRAMS += tests/guests/hypercount.elf
+tests_guests_hypercount_elf_SOURCES = tests/guests/boot.S tests/guests/hypercount.S
+tests_guests_hypercount_elf_CPPFLAGS = $(TEST_GUEST_INCLUDES)
+tests_guests_hypercount_elf_CCASFLAGS = $(GUEST_CCASFLAGS)
+tests_guests_hypercount_elf_CFLAGS = $(GUEST_CFLAGS)
+tests_guests_hypercount_elf_LDFLAGS = $(TEST_GUEST_LINK)
+tests_guests_hypercount_elf_DEPENDENCIES = $(TEST_GUEST_LDS)
+
+noinst_PROGRAMS += tests/guests/badargs.elf
+tests_guests_badargs_elf_SOURCES = tests/guests/boot.S tests/guests/badargs.S
+tests_guests_badargs_elf_CPPFLAGS = $(TEST_GUEST_INCLUDES)
+tests_guests_badargs_elf_CCASFLAGS = $(GUEST_CCASFLAGS)
+tests_guests_badargs_elf_CFLAGS = $(GUEST_CFLAGS)
+tests_guests_badargs_elf_LDFLAGS = $(TEST_GUEST_LINK)
+tests_guests_badargs_elf_DEPENDENCIES = $(TEST_GUEST_LDS)
+
+noinst_PROGRAMS += tests/guests/misbehave.elf
+tests_guests_misbehave_elf_SOURCES = tests/guests/boot.S tests/guests/misbehave.S
+tests_guests_misbehave_elf_CPPFLAGS = $(TEST_GUEST_INCLUDES)
+tests_guests_misbehave_elf_CCASFLAGS = $(GUEST_CCASFLAGS)
+tests_guests_misbehave_elf_CFLAGS = $(GUEST_CFLAGS)
+tests_guests_misbehave_elf_LDFLAGS = $(TEST_GUEST_LINK)
+tests_guests_misbehave_elf_DEPENDENCIES = $(TEST_GUEST_LDS)
+
+noinst_PROGRAMS += tests/guests/flushprobe.elf
+tests_guests_flushprobe_elf_SOURCES = tests/guests/boot.S tests/guests/flushprobe.S
+tests_guests_flushprobe_elf_CPPFLAGS = $(TEST_GUEST_INCLUDES)
+tests_guests_flushprobe_elf_CCASFLAGS = $(GUEST_CCASFLAGS)
+tests_guests_flushprobe_elf_CFLAGS = $(GUEST_CFLAGS)
+tests_guests_flushprobe_elf_LDFLAGS = $(TEST_GUEST_LINK)
+tests_guests_flushprobe_elf_DEPENDENCIES = $(TEST_GUEST_LDS)
