@@ -49,14 +49,18 @@ void cli__usage(FILE *f)
 	      f);
 }
 
-void cli__run_usage(FILE *f)
+void cli__run_usage(FILE *f, const char *build_path, const char *install_path)
 {
-	fputs("Usage: umbra run [OPTIONS] [KERNEL.elf] [-- GUEST ARGS]\n"
-	      "\n"
-	      "Boots KERNEL.elf (a PVH ELF image; default: the guest image umbra was\n"
-	      "built with) with GUEST ARGS as its command line.\n"
-	      "\n"
-	      "Options:\n"
+	fprintf(f,
+		"Usage: umbra run [OPTIONS] [KERNEL.elf] [-- GUEST ARGS]\n"
+		"\n"
+		"Boots KERNEL.elf, a PVH ELF image, with GUEST ARGS as its command line.\n"
+		"Without KERNEL.elf: the guest image the build made, at\n"
+		"<umbra's directory>%s, else at\n"
+		"%s.\n"
+		"\n",
+		build_path, install_path);
+	fputs("Options:\n"
 	      "  --vcpus N          number of vCPUs (default 2)\n"
 	      "  --mem SIZE         guest RAM, a multiple of 2M (default 256M)\n"
 	      "  --paging MODE      share, copy, lazy or native (default share)\n"

@@ -25,6 +25,7 @@ enum cli_command {
 int cli__parse(int argc, char **argv, struct run_config *cfg);
 
 void cli__usage(FILE *f);
-void cli__run_usage(FILE *f);
+/* build_path: the default image relative to umbra's directory; install_path: absolute. */
+void cli__run_usage(FILE *f, const char *build_path, const char *install_path);
 
 #endif

@@ -52,8 +52,8 @@ static int check_header(Elf *elf, char *why, size_t why_len)
 	if (ident[EI_DATA] != ELFDATA2LSB)
 		return fail(why, why_len, -ENOEXEC, "not a little-endian ELF file");
 	if (!gelf_getehdr(elf, &eh))
-		return fail(why, why_len, -ENOEXEC, "truncated or malformed ELF header (%s)",
-			    elf_errmsg(-1));
+		return fail(why, why_len, -ENOEXEC,
+			    "truncated or malformed ELF header (libelf: %s)", elf_errmsg(-1));
 	if (eh.e_machine != EM_X86_64)
 		return fail(why, why_len, -ENOEXEC, "not an x86-64 image (machine %u)",
 			    eh.e_machine);
@@ -179,8 +179,9 @@ static int scan_notes(Elf *elf, const GElf_Phdr *ph, size_t index, struct notes 
 	data = elf_getdata_rawchunk(elf, (int64_t)ph->p_offset, ph->p_filesz,
 				    ph->p_align == 8 ? ELF_T_NHDR8 : ELF_T_NHDR);
 	if (!data)
-		return fail(why, why_len, -ENOEXEC, "note segment %zu: truncated or malformed (%s)",
-			    index, elf_errmsg(-1));
+		return fail(why, why_len, -ENOEXEC,
+			    "note segment %zu: truncated or malformed (libelf: %s)", index,
+			    elf_errmsg(-1));
 	while (off < data->d_size) {
 		next = gelf_getnote(data, off, &nh, &name_off, &desc_off);
 		if (next == 0)
@@ -203,14 +204,14 @@ static int check_program(struct elf_image *img, const struct guest_mem *mem, cha
 	int err;
 
 	if (elf_getphdrnum(img->elf, &phnum) != 0)
-		return fail(why, why_len, -ENOEXEC, "malformed program headers (%s)",
+		return fail(why, why_len, -ENOEXEC, "malformed program headers (libelf: %s)",
 			    elf_errmsg(-1));
 	for (size_t i = 0; i < phnum; i++) {
 		GElf_Phdr ph;
 
 		if (!gelf_getphdr(img->elf, (int)i, &ph))
 			return fail(why, why_len, -ENOEXEC,
-				    "truncated or malformed program header %zu (%s)", i,
+				    "truncated or malformed program header %zu (libelf: %s)", i,
 				    elf_errmsg(-1));
 		switch (ph.p_type) {
 		case PT_LOAD:
@@ -286,12 +287,14 @@ int elf_load__open(struct elf_image *img, const char *path, const struct guest_m
 	}
 	img->elf = elf_begin(img->fd, ELF_C_READ_MMAP, NULL);
 	if (!img->elf) {
-		err = fail(why, why_len, -ENOEXEC, "not readable as ELF (%s)", elf_errmsg(-1));
+		err = fail(why, why_len, -ENOEXEC, "truncated or malformed ELF file (libelf: %s)",
+			   elf_errmsg(-1));
 		goto out_close;
 	}
 	img->file = (const uint8_t *)elf_rawfile(img->elf, &img->file_size);
 	if (!img->file) {
-		err = fail(why, why_len, -ENOEXEC, "not readable as ELF (%s)", elf_errmsg(-1));
+		err = fail(why, why_len, -ENOEXEC, "truncated or malformed ELF file (libelf: %s)",
+			   elf_errmsg(-1));
 		goto out_end;
 	}
 	err = check_header(img->elf, why, why_len);

@@ -135,7 +135,7 @@ int main(int argc, char **argv)
 		code = 0;
 		break;
 	case CLI_RUN_HELP:
-		cli__run_usage(stdout);
+		cli__run_usage(stdout, UMBRA_GUEST_BUILD_PATH, UMBRA_GUEST_INSTALL_PATH);
 		code = 0;
 		break;
 	case CLI_VERSION:

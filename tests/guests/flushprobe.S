@@ -49,12 +49,19 @@ probe_pt:
 probe_pt2:
 	.quad frame_c + USER_RW
 	.fill 511, 8, 0
+/* Not .fill: it takes only 4 bytes of the value. */
 frame_a:
-	.fill 512, 8, 0xaaaaaaaaaaaaaaaa
+	.rept 512
+	.quad 0xaaaaaaaaaaaaaaaa
+	.endr
 frame_b:
-	.fill 512, 8, 0xbbbbbbbbbbbbbbbb
+	.rept 512
+	.quad 0xbbbbbbbbbbbbbbbb
+	.endr
 frame_c:
-	.fill 512, 8, 0xcccccccccccccccc
+	.rept 512
+	.quad 0xcccccccccccccccc
+	.endr
 
 	.bss
 	.balign 16

@@ -46,3 +46,36 @@ tests_guests_flushprobe_elf_CCASFLAGS = $(GUEST_CCASFLAGS)
 tests_guests_flushprobe_elf_CFLAGS = $(GUEST_CFLAGS)
 tests_guests_flushprobe_elf_LDFLAGS = $(TEST_GUEST_LINK)
 tests_guests_flushprobe_elf_DEPENDENCIES = $(TEST_GUEST_LDS)
+
+## Tests
+EXTRA_DIST += tests/vmm/lib.sh
+VMM_SHELL_TESTS = \
+	tests/vmm/cli.sh \
+	tests/vmm/elf.sh
+TESTS += $(VMM_SHELL_TESTS)
+EXTRA_DIST += $(VMM_SHELL_TESTS)
+
+# Writes malformed copies of a test guest for elf.sh.
+check_PROGRAMS += tests/vmm/mkelf
+tests_vmm_mkelf_SOURCES = tests/vmm/mkelf.c
+VMM_KVM_TESTS = \
+	tests/vmm/hello.sh \
+	tests/vmm/hypercount.sh \
+	tests/vmm/badargs.sh \
+	tests/vmm/misbehave.sh
+TESTS += $(VMM_KVM_TESTS)
+EXTRA_DIST += $(VMM_KVM_TESTS)
+
+# The flush primitive on this KVM, against the flushprobe guest.
+check_PROGRAMS += tests/vmm/flush_test
+tests_vmm_flush_test_SOURCES = tests/vmm/flush_test.c
+tests_vmm_flush_test_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/vmm $(LIBELF_CFLAGS)
+tests_vmm_flush_test_LDADD = $(VMM_LIBS)
+TESTS += tests/vmm/flush_test
+
+# Unit tests of the parts that need no KVM.
+check_PROGRAMS += tests/vmm/unit
+tests_vmm_unit_SOURCES = tests/vmm/unit.c
+tests_vmm_unit_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/vmm $(LIBELF_CFLAGS) $(CHECK_CFLAGS)
+tests_vmm_unit_LDADD = $(VMM_LIBS) $(CHECK_LIBS)
+TESTS += tests/vmm/unit
