@@ -1,1 +1,2 @@
 # shadow: build rules (filled in by the part that owns this folder)
+noinst_HEADERS += shadow/shadow.h
