@@ -11,7 +11,7 @@
  * On a shadow-paging KVM (kvm_pvm) the read would see the old frame without
  * the flush (docs/architecture.md). `flush_test --no-flush` shows that: it
  * skips the flushes and reports what each read saw, without failing.
- * Then it times the flush. Exit 77 without /dev/kvm unless
+ * Then it times the flush and a bare exit. Exit 77 without /dev/kvm unless
  * UMBRA_REQUIRE_KVM=1.
  */
 #include <config.h>
@@ -40,6 +40,7 @@
 #define VALUE_B 0xbbbbbbbbbbbbbbbbull
 #define VALUE_C 0xccccccccccccccccull
 #define TIMED_FLUSHES 51
+#define TIMED_EXITS 2001
 
 struct probe {
 	struct guest_mem mem;
@@ -181,6 +182,27 @@ static int time_flushes(struct probe *p)
 	return 0;
 }
 
+/* Times the bare exit: the guest's CPL 3 read and `out`, KVM_RUN's return
+ * to user space and the re-entry, with nothing handled in between. */
+static int time_exits(struct probe *p)
+{
+	uint64_t ns[TIMED_EXITS];
+
+	for (int i = 0; i < TIMED_EXITS; i++) {
+		uint64_t t0 = stats__now_ns();
+
+		if (ioctl(p->fd, KVM_RUN, 0) < 0)
+			return -errno;
+		ns[i] = stats__now_ns() - t0;
+		if (p->run->exit_reason != KVM_EXIT_IO)
+			return -EPROTO;
+	}
+	qsort(ns, TIMED_EXITS, sizeof(ns[0]), compare_u64);
+	printf("port I/O exit from CPL 3, round trip: median %.1f us, min %.1f us over %d\n",
+	       (double)ns[TIMED_EXITS / 2] / 1000, (double)ns[0] / 1000, TIMED_EXITS);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	bool flush = !(argc > 1 && strcmp(argv[1], "--no-flush") == 0);
@@ -219,6 +241,8 @@ int main(int argc, char **argv)
 			   VALUE_B, flush, &failures);
 	if (err == 0 && flush)
 		err = time_flushes(&p);
+	if (err == 0 && flush)
+		err = time_exits(&p);
 	if (err < 0) {
 		printf("FAIL: %s\n", strerror(-err));
 		return 1;
