@@ -127,6 +127,15 @@ static int setup(struct probe *p, const char *path)
 	return err;
 }
 
+static void teardown(struct probe *p)
+{
+	flush_slot__release(&p->flush);
+	if (p->run)
+		kvm__destroy_vcpu(&p->kvm, p->fd, p->run);
+	kvm__release(&p->kvm);
+	guest_mem__release(&p->mem);
+}
+
 /* Changes *entry to value, flushes (unless told not to), reads again. */
 static int step(struct probe *p, const char *what, uint64_t *entry, uint64_t value, uint64_t expect,
 		bool flush, int *failures)
@@ -207,7 +216,7 @@ int main(int argc, char **argv)
 {
 	bool flush = !(argc > 1 && strcmp(argv[1], "--no-flush") == 0);
 	const char *top = getenv("top_builddir");
-	struct probe p = {.fd = -1};
+	struct probe p = {.fd = -1, .kvm = {.sys_fd = -1, .vm_fd = -1}};
 	struct kvm_regs regs;
 	uint64_t *pt, *pd;
 	char path[4096];
@@ -221,6 +230,7 @@ int main(int argc, char **argv)
 		err = run_to_probe(&p, &regs);
 	if (err < 0) {
 		printf("FAIL: setting up the probe guest: %s\n", strerror(-err));
+		teardown(&p);
 		return 1;
 	}
 	printf("%-38s read %#018llx: %s\n", "first read", (unsigned long long)regs.rax,
@@ -229,6 +239,7 @@ int main(int argc, char **argv)
 	pd = guest_mem__translate(&p.mem, regs.rcx, 4096);
 	if (regs.rax != VALUE_A || !pt || !pd) {
 		printf("FAIL: the probe guest did not start as expected\n");
+		teardown(&p);
 		return 1;
 	}
 	err = step(&p, "PT entry re-pointed to frame B", &pt[0], regs.rsi | USER_RW, VALUE_B, flush,
@@ -243,6 +254,7 @@ int main(int argc, char **argv)
 		err = time_flushes(&p);
 	if (err == 0 && flush)
 		err = time_exits(&p);
+	teardown(&p);
 	if (err < 0) {
 		printf("FAIL: %s\n", strerror(-err));
 		return 1;
