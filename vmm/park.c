@@ -38,14 +38,12 @@ int park__wait_start(struct vcpu *v, struct vcpu_start *start)
 	int err = 0;
 
 	pthread_mutex_lock(&vm->lock);
-	while (!v->start_pending && !vm->stopping)
+	while (!v->start_requested && !vm->stopping)
 		pthread_cond_wait(&v->cond, &vm->lock);
-	if (vm->stopping) {
+	if (vm->stopping)
 		err = -ESHUTDOWN;
-	} else {
+	else
 		*start = v->start;
-		v->start_pending = false;
-	}
 	pthread_mutex_unlock(&vm->lock);
 	return err;
 }
@@ -59,11 +57,12 @@ int park__start(struct vm *vm, unsigned cpu, const struct vcpu_start *start)
 		return -ESRCH;
 	t = &vm->vcpus[cpu];
 	pthread_mutex_lock(&vm->lock);
-	if (t->state != VCPU_PARKED || t->start_pending) {
+	/* Not state: a started vCPU stays VCPU_PARKED until its thread runs. */
+	if (t->start_requested) {
 		err = -EBUSY;
 	} else {
 		t->start = *start;
-		t->start_pending = true;
+		t->start_requested = true;
 		pthread_cond_signal(&t->cond);
 	}
 	pthread_mutex_unlock(&vm->lock);

@@ -45,8 +45,8 @@ struct vcpu {
 
 	/* vm->lock protects these; cond (with vm->lock) wakes a parked vCPU. */
 	enum vcpu_state state;
-	bool kick_pending;  /* UMBRA_HC_KICK arrived; the next idle returns at once */
-	bool start_pending; /* UMBRA_HC_CPU_START arrived with `start` */
+	bool kick_pending;    /* UMBRA_HC_KICK arrived; the next idle returns at once */
+	bool start_requested; /* set once: vCPU 0 from the start, others by CPU_START */
 	struct vcpu_start start;
 	pthread_cond_t cond;
 };
