@@ -94,7 +94,7 @@
 
 #define UMBRA_CONSOLE_MAX 4096u
 #define UMBRA_UPDATE_MAX 512u /* entries in one UMBRA_HC_AS_UPDATE */
-#define UMBRA_AS_KERNEL 0u    /* UMBRA_HC_AS_SWITCH: the root that maps only the kernel slot */
+#define UMBRA_AS_KERNEL 0     /* UMBRA_HC_AS_SWITCH: the root that maps only the kernel slot */
 
 /* UMBRA_HC_AS_FAULT results */
 #define UMBRA_FAULT_FIXED 0    /* hidden fault: the shadow now allows the access; retry */

@@ -47,6 +47,14 @@ tests_guests_flushprobe_elf_CFLAGS = $(GUEST_CFLAGS)
 tests_guests_flushprobe_elf_LDFLAGS = $(TEST_GUEST_LINK)
 tests_guests_flushprobe_elf_DEPENDENCIES = $(TEST_GUEST_LDS)
 
+noinst_PROGRAMS += tests/guests/astest.elf
+tests_guests_astest_elf_SOURCES = tests/guests/boot.S tests/guests/astest.S
+tests_guests_astest_elf_CPPFLAGS = $(TEST_GUEST_INCLUDES)
+tests_guests_astest_elf_CCASFLAGS = $(GUEST_CCASFLAGS)
+tests_guests_astest_elf_CFLAGS = $(GUEST_CFLAGS)
+tests_guests_astest_elf_LDFLAGS = $(TEST_GUEST_LINK)
+tests_guests_astest_elf_DEPENDENCIES = $(TEST_GUEST_LDS)
+
 ## Tests
 EXTRA_DIST += tests/vmm/lib.sh
 VMM_SHELL_TESTS = \
