@@ -22,9 +22,12 @@
 #define MEMMAP_ADDR 0
 #define MEMMAP_SIZE 8
 
-/* Makes hypercall nr with whatever the argument registers hold. */
-#define HC(nr)              \
-	mov $(nr), %eax;    \
+/* Makes hypercall nr with whatever the argument registers hold. Assembly,
+ * which clang-format would mangle. */
+/* clang-format off */
+#define HC(nr) \
+	mov $(nr), %eax; \
 	out %eax, $UMBRA_HC_PORT
+/* clang-format on */
 
 #endif
