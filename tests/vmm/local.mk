@@ -73,6 +73,8 @@ VMM_KVM_TESTS = \
 	tests/vmm/misbehave.sh
 TESTS += $(VMM_KVM_TESTS)
 EXTRA_DIST += $(VMM_KVM_TESTS)
+# Two vCPU threads, the main thread, signals: the TSan build runs these.
+CONCURRENCY_TESTS += tests/vmm/hypercount.sh tests/vmm/badargs.sh tests/vmm/misbehave.sh
 
 # The flush primitive on this KVM, against the flushprobe guest.
 check_PROGRAMS += tests/vmm/flush_test
