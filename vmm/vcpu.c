@@ -29,7 +29,14 @@ int vcpu__init(struct vcpu *v, struct vm *vm, unsigned id)
 	struct kvm_cpuid2 *cpuid;
 	int err, stats_fd;
 
-	*v = (struct vcpu){.vm = vm, .id = id, .fd = -1, .start_requested = id == 0};
+	*v = (struct vcpu){
+		.vm = vm,
+		.id = id,
+		.fd = -1,
+		.stats =
+			{.kvm = {.fd = -1}}, /* vcpu__release() may run before vcpu_stats__init() */
+		.start_requested = id == 0,
+	};
 	pthread_cond_init(&v->cond, NULL);
 	err = kvm__create_vcpu(&vm->kvm, id, &v->fd, &v->run);
 	if (err < 0)

@@ -66,7 +66,13 @@ int vm__init(struct vm *vm, const struct run_config *cfg, const struct elf_image
 	uint64_t start_info;
 	int err, stats_fd;
 
-	*vm = (struct vm){.cfg = cfg, .mem = *mem, .nr_vcpus = cfg->vcpus, .stop_fd = -1};
+	*vm = (struct vm){
+		.cfg = cfg,
+		.mem = *mem,
+		.nr_vcpus = cfg->vcpus,
+		.stop_fd = -1,
+		.stats = {.kvm = {.fd = -1}}, /* vm__release() may run before vm_stats__init() */
+	};
 	*mem = (struct guest_mem){0};
 	pthread_mutex_init(&vm->lock, NULL);
 	pthread_cond_init(&vm->cond, NULL);
