@@ -46,10 +46,11 @@ struct shadow_config {
 	 */
 	bool defer_free;
 	/*
-	 * Called with the caller's address-space lock held (no other lock of
-	 * the library) when an allocation finds the free list empty but pages
-	 * in limbo: it must flush (shadow_flush_begin, flush, _done) and return
-	 * 0, or return a negative errno. May be NULL.
+	 * Called when an allocation finds the free list short but pages in
+	 * limbo, with the caller's address-space lock held (in
+	 * shadow_as_create, the kernel-mirror lock instead) and no other lock
+	 * of the library: it must flush (shadow_flush_begin, flush, _done)
+	 * and return 0, or return a negative errno. May be NULL.
 	 */
 	int (*flush)(void *flush_arg);
 	void *flush_arg;
@@ -95,6 +96,12 @@ int shadow_as_fork(struct shadow *sh, unsigned cpu, uint32_t parent, uint64_t ch
  * CR3. -EBUSY if the address space is loaded on another vCPU.
  */
 int shadow_switch(struct shadow *sh, unsigned cpu, uint32_t handle, uint64_t *root_gpa);
+/*
+ * Loads nothing on `cpu` (a vCPU that stops). The kernel-only root keeps
+ * the kernel mirror alive while it is loaded somewhere, so a VMM that
+ * wants shadow_pool_full() after destroying everything unloads first.
+ */
+int shadow_unload(struct shadow *sh, unsigned cpu);
 
 /* Access bits of a fault (the x86 #PF error code's W, U, I/D bits). */
 #define SHADOW_ACCESS_WRITE 0x2u
@@ -119,7 +126,8 @@ int shadow_fault(struct shadow *sh, unsigned cpu, uint32_t handle, uint64_t va, 
 struct shadow_update {
 	uint64_t va;
 	uint64_t value;
-	unsigned level; /* 1 = PT, 2 = PD, 3 = PDPT, 4 = PML4 */
+	unsigned level;    /* 1 = PT, 2 = PD, 3 = PDPT, 4 = PML4 */
+	uint32_t reserved; /* must be 0 (umbra_pt_update.reserved) */
 };
 #define SHADOW_UPDATE_MAX 512u
 
@@ -208,6 +216,13 @@ void shadow_stats_read(struct shadow *sh, struct shadow_stats *out);
  * with the first violation described in why.
  */
 int shadow_check(struct shadow *sh, bool sound, char *why, size_t why_len);
+
+/*
+ * shadow_check()'s soundness check for one address space, safe while other
+ * calls run (it takes that address space's lock), plus: a writable PD
+ * entry points at a pmd page of count 1. 0, -EBADF, or -EUCLEAN and why.
+ */
+int shadow_check_as(struct shadow *sh, uint32_t handle, char *why, size_t why_len);
 
 /* True when every pool page is free or in limbo (all address spaces gone). */
 bool shadow_pool_full(struct shadow *sh);
