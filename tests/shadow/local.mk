@@ -1,1 +1,23 @@
-# tests/shadow: build rules (filled in by the part that owns this folder)
+# tests/shadow: check suites of the shadow MMU library, one program per
+# module. They look inside the library (shadow/internal.h) and share a
+# fake-guest fixture, which bench/shadow-fork uses too.
+noinst_LIBRARIES += tests/shadow/libshadowfx.a
+tests_shadow_libshadowfx_a_SOURCES = tests/shadow/fixture.c tests/shadow/fixture.h
+tests_shadow_libshadowfx_a_CPPFLAGS = $(SHADOW_TEST_CPPFLAGS)
+tests_shadow_libshadowfx_a_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+
+SHADOW_TEST_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/shadow -I$(top_srcdir)/tests/shadow
+SHADOW_TEST_LDADD = tests/shadow/libshadowfx.a shadow/libshadow.a $(CHECK_LIBS)
+
+SHADOW_UNIT_TESTS = \
+	tests/shadow/test-walk
+SHADOW_CONCURRENCY_TESTS =
+
+check_PROGRAMS += $(SHADOW_UNIT_TESTS) $(SHADOW_CONCURRENCY_TESTS)
+TESTS += $(SHADOW_UNIT_TESTS) $(SHADOW_CONCURRENCY_TESTS)
+CONCURRENCY_TESTS += $(SHADOW_CONCURRENCY_TESTS)
+
+tests_shadow_test_walk_SOURCES = tests/shadow/test_walk.c
+tests_shadow_test_walk_CPPFLAGS = $(SHADOW_TEST_CPPFLAGS)
+tests_shadow_test_walk_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_shadow_test_walk_LDADD = $(SHADOW_TEST_LDADD)
