@@ -291,6 +291,30 @@ void fx_touch(struct fx *fx, uint32_t h, uint64_t va, unsigned access)
 		      "fault at %#llx access %#x: %d", (unsigned long long)va, access, rc);
 }
 
+uint64_t fx_sleaf(struct fx *fx, uint32_t h, uint64_t va, uint64_t *pde)
+{
+	uint64_t d = 0, e = 0;
+	struct as *as;
+	uint32_t idx;
+	pte_t *p;
+
+	ck_assert_int_eq(as_lookup(fx->sh, h, &as), 0);
+	p = stree_pde(fx->sh, as, va, NULL);
+	if (p)
+		d = pte_load(p);
+	if (!(d & PTE_PS) && spage_of(fx->sh, d, &idx))
+		e = pte_load(spage_table(fx->sh, idx) + pt_index(va, 1));
+	as_unlock(as);
+	if (pde)
+		*pde = d;
+	return e;
+}
+
+unsigned fx_frame_maps(struct fx *fx, uint64_t gpa)
+{
+	return frame_maps(fx->sh, gpa);
+}
+
 void fx_check(struct fx *fx)
 {
 	char why[256];

@@ -73,6 +73,9 @@ uint32_t fx_create(struct fx *fx, uint64_t root);
 uint32_t fx_fork(struct fx *fx, uint32_t parent, uint64_t proot, enum shadow_policy p,
 		 uint64_t *child_root);
 void fx_touch(struct fx *fx, uint32_t h, uint64_t va, unsigned access);
+/* White-box: the shadow leaf for va in h (0 if none), and its PD entry. */
+uint64_t fx_sleaf(struct fx *fx, uint32_t h, uint64_t va, uint64_t *pde);
+unsigned fx_frame_maps(struct fx *fx, uint64_t gpa);
 void fx_check(struct fx *fx);
 void fx_check_as(struct fx *fx, uint32_t h);
 struct shadow_stats fx_stats(struct fx *fx);

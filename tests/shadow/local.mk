@@ -10,7 +10,10 @@ SHADOW_TEST_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/shadow -I$(top_srcdir)/tes
 SHADOW_TEST_LDADD = tests/shadow/libshadowfx.a shadow/libshadow.a $(CHECK_LIBS)
 
 SHADOW_UNIT_TESTS = \
-	tests/shadow/test-walk
+	tests/shadow/test-walk \
+	tests/shadow/test-fault \
+	tests/shadow/test-share \
+	tests/shadow/test-update
 SHADOW_CONCURRENCY_TESTS =
 
 check_PROGRAMS += $(SHADOW_UNIT_TESTS) $(SHADOW_CONCURRENCY_TESTS)
@@ -21,3 +24,18 @@ tests_shadow_test_walk_SOURCES = tests/shadow/test_walk.c
 tests_shadow_test_walk_CPPFLAGS = $(SHADOW_TEST_CPPFLAGS)
 tests_shadow_test_walk_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_shadow_test_walk_LDADD = $(SHADOW_TEST_LDADD)
+
+tests_shadow_test_fault_SOURCES = tests/shadow/test_fault.c
+tests_shadow_test_fault_CPPFLAGS = $(SHADOW_TEST_CPPFLAGS)
+tests_shadow_test_fault_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_shadow_test_fault_LDADD = $(SHADOW_TEST_LDADD)
+
+tests_shadow_test_share_SOURCES = tests/shadow/test_share.c
+tests_shadow_test_share_CPPFLAGS = $(SHADOW_TEST_CPPFLAGS)
+tests_shadow_test_share_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_shadow_test_share_LDADD = $(SHADOW_TEST_LDADD)
+
+tests_shadow_test_update_SOURCES = tests/shadow/test_update.c
+tests_shadow_test_update_CPPFLAGS = $(SHADOW_TEST_CPPFLAGS)
+tests_shadow_test_update_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_shadow_test_update_LDADD = $(SHADOW_TEST_LDADD)
