@@ -13,7 +13,9 @@ SHADOW_UNIT_TESTS = \
 	tests/shadow/test-walk \
 	tests/shadow/test-fault \
 	tests/shadow/test-share \
-	tests/shadow/test-update
+	tests/shadow/test-update \
+	tests/shadow/test-fork \
+	tests/shadow/test-as
 SHADOW_CONCURRENCY_TESTS =
 
 check_PROGRAMS += $(SHADOW_UNIT_TESTS) $(SHADOW_CONCURRENCY_TESTS)
@@ -39,3 +41,13 @@ tests_shadow_test_update_SOURCES = tests/shadow/test_update.c
 tests_shadow_test_update_CPPFLAGS = $(SHADOW_TEST_CPPFLAGS)
 tests_shadow_test_update_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_shadow_test_update_LDADD = $(SHADOW_TEST_LDADD)
+
+tests_shadow_test_fork_SOURCES = tests/shadow/test_fork.c
+tests_shadow_test_fork_CPPFLAGS = $(SHADOW_TEST_CPPFLAGS)
+tests_shadow_test_fork_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_shadow_test_fork_LDADD = $(SHADOW_TEST_LDADD)
+
+tests_shadow_test_as_SOURCES = tests/shadow/test_as.c
+tests_shadow_test_as_CPPFLAGS = $(SHADOW_TEST_CPPFLAGS)
+tests_shadow_test_as_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_shadow_test_as_LDADD = $(SHADOW_TEST_LDADD)
