@@ -447,7 +447,6 @@ int shadow_check_as(struct shadow *sh, uint32_t handle, char *why, size_t why_le
 	rc = as_lookup(sh, handle, &as);
 	if (rc)
 		return rc;
-	rc = chk_as_sound(&c, as);
 	root = spage_table(sh, as->root);
 	for (i = 0; i < PT_ENTRIES && !rc; i++) {
 		if (i == sh->cfg.kernel_slot || !spage_of(sh, pte_load(&root[i]), &idx))
@@ -473,6 +472,8 @@ int shadow_check_as(struct shadow *sh, uint32_t handle, char *why, size_t why_le
 			}
 		}
 	}
+	if (!rc)
+		rc = chk_as_sound(&c, as);
 	as_unlock(as);
 	return rc;
 }

@@ -15,7 +15,10 @@ SHADOW_UNIT_TESTS = \
 	tests/shadow/test-share \
 	tests/shadow/test-update \
 	tests/shadow/test-fork \
-	tests/shadow/test-as
+	tests/shadow/test-as \
+	tests/shadow/test-pool \
+	tests/shadow/test-gmem \
+	tests/shadow/test-check
 SHADOW_CONCURRENCY_TESTS =
 
 check_PROGRAMS += $(SHADOW_UNIT_TESTS) $(SHADOW_CONCURRENCY_TESTS)
@@ -51,3 +54,18 @@ tests_shadow_test_as_SOURCES = tests/shadow/test_as.c
 tests_shadow_test_as_CPPFLAGS = $(SHADOW_TEST_CPPFLAGS)
 tests_shadow_test_as_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_shadow_test_as_LDADD = $(SHADOW_TEST_LDADD)
+
+tests_shadow_test_pool_SOURCES = tests/shadow/test_pool.c
+tests_shadow_test_pool_CPPFLAGS = $(SHADOW_TEST_CPPFLAGS)
+tests_shadow_test_pool_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_shadow_test_pool_LDADD = $(SHADOW_TEST_LDADD)
+
+tests_shadow_test_gmem_SOURCES = tests/shadow/test_gmem.c
+tests_shadow_test_gmem_CPPFLAGS = $(SHADOW_TEST_CPPFLAGS)
+tests_shadow_test_gmem_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_shadow_test_gmem_LDADD = $(SHADOW_TEST_LDADD)
+
+tests_shadow_test_check_SOURCES = tests/shadow/test_check.c
+tests_shadow_test_check_CPPFLAGS = $(SHADOW_TEST_CPPFLAGS)
+tests_shadow_test_check_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_shadow_test_check_LDADD = $(SHADOW_TEST_LDADD)
