@@ -19,7 +19,9 @@ SHADOW_UNIT_TESTS = \
 	tests/shadow/test-pool \
 	tests/shadow/test-gmem \
 	tests/shadow/test-check
-SHADOW_CONCURRENCY_TESTS =
+SHADOW_CONCURRENCY_TESTS = \
+	tests/shadow/test-races \
+	tests/shadow/test-stress
 
 check_PROGRAMS += $(SHADOW_UNIT_TESTS) $(SHADOW_CONCURRENCY_TESTS)
 TESTS += $(SHADOW_UNIT_TESTS) $(SHADOW_CONCURRENCY_TESTS)
@@ -69,3 +71,13 @@ tests_shadow_test_check_SOURCES = tests/shadow/test_check.c
 tests_shadow_test_check_CPPFLAGS = $(SHADOW_TEST_CPPFLAGS)
 tests_shadow_test_check_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_shadow_test_check_LDADD = $(SHADOW_TEST_LDADD)
+
+tests_shadow_test_races_SOURCES = tests/shadow/test_races.c
+tests_shadow_test_races_CPPFLAGS = $(SHADOW_TEST_CPPFLAGS)
+tests_shadow_test_races_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_shadow_test_races_LDADD = $(SHADOW_TEST_LDADD)
+
+tests_shadow_test_stress_SOURCES = tests/shadow/test_stress.c
+tests_shadow_test_stress_CPPFLAGS = $(SHADOW_TEST_CPPFLAGS)
+tests_shadow_test_stress_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_shadow_test_stress_LDADD = $(SHADOW_TEST_LDADD)
