@@ -99,7 +99,7 @@ void as_unclaim(struct as *as)
 }
 
 /* Makes a claimed slot a live address space and returns its handle. Takes
- * the slot's lock (in a fork, after the parent's). */
+ * the slot's lock; the caller holds no other address-space lock. */
 uint32_t as_publish(struct shadow *sh, struct as *as, uint64_t guest_root, uint32_t root)
 {
 	uint32_t handle;

@@ -69,7 +69,7 @@ static int fault_fill(struct shadow *sh, struct as *as, uint64_t va, unsigned ac
 	struct resv r = {0};
 	pte_t *pdep, *ptep;
 	unsigned need;
-	bool write = access & SHADOW_ACCESS_WRITE;
+	bool write = access & SHADOW_ACCESS_WRITE, unshare;
 	uint32_t idx;
 	int rc;
 
@@ -83,8 +83,14 @@ static int fault_fill(struct shadow *sh, struct as *as, uint64_t va, unsigned ac
 			return SHADOW_FAULT_SPURIOUS;
 		}
 	}
+	/*
+	 * Decided once, on what we read above: another sharer may fill the
+	 * empty entry meanwhile (then our compare-and-swap loses), but nothing
+	 * else changes while we hold our lock and our reference.
+	 */
+	unshare = pmd_write_protected(pde) && (write || (pte & PTE_P));
 	need = stree_missing(sh, as, va);
-	if (pmd_write_protected(pde) && (write || (pte & PTE_P)))
+	if (unshare)
 		need += pmd_unshare_pages(sh, pde);
 	rc = pool_reserve(sh, &r, need);
 	if (rc)
@@ -103,7 +109,7 @@ static int fault_fill(struct shadow *sh, struct as *as, uint64_t va, unsigned ac
 	spage_of(sh, pde, &idx);
 	ptep = spage_table(sh, idx) + pt_index(va, 1);
 	if (pmd_write_protected(pde)) {
-		if (!write && !(pte_load(ptep) & PTE_P)) {
+		if (!unshare) {
 			fill_shared(sh, ptep, l);
 			goto out;
 		}

@@ -268,16 +268,25 @@ int shadow_as_fork(struct shadow *sh, unsigned cpu, uint32_t parent, uint64_t ch
 	/* Nothing has changed so far; from here on nothing fails. */
 	fork_walk_trees(&f, pa->guest_root, child_root, true);
 	root = as_new_root(sh, &r);
-	kmirror_ref(sh);
+	kmirror_ref(sh); /* the parent's reference keeps the mirror meanwhile */
 	fork_build(sh, pa, root, policy, &r);
 	pool_unreserve(sh, &r);
-	*child = as_publish(sh, ca, child_root, root);
 	if (policy == SHADOW_SHARE)
 		STAT_INC(sh, forks_share);
 	else if (policy == SHADOW_COPY)
 		STAT_INC(sh, forks_copy);
 	else
 		STAT_INC(sh, forks_lazy);
+	as_unlock(pa);
+	free(f.seen);
+	/*
+	 * Published after the parent's lock is dropped, so that no thread ever
+	 * holds two address-space locks. Until then nobody can reach the child;
+	 * its references to shared pmd pages are counted already, so the
+	 * parent may unshare or go away in between.
+	 */
+	*child = as_publish(sh, ca, child_root, root);
+	return 0;
 free_seen:
 	free(f.seen);
 unlock:

@@ -4,7 +4,8 @@
  * checks, pool limits, the race hooks); the VMM never does.
  *
  * Lock order (docs/architecture.md, "Locks"):
- *   1. struct as.lock         one address space (a fork: parent, then child)
+ *   1. struct as.lock         one address space; never two at once (a fork
+ *                             publishes its child after dropping the parent's)
  *   2. struct kmirror.lock    the kernel-slot mirror (create and destroy only)
  *   3. struct pool.lock       pool lists and page kinds (innermost)
  * pmd page counts and guest-frame map counts are atomics and take no lock.
@@ -103,8 +104,7 @@ struct as {
 	 * mm->page_table_lock. Protects every field below except claimed, the
 	 * guest tables of this address space (the library's writes to them),
 	 * its shadow root, PDPT and PD pages, and its references to pmd pages.
-	 * First in the lock order; a fork takes the parent's, then the child's
-	 * (a freshly claimed slot nobody else can hold).
+	 * First in the lock order, and held one at a time.
 	 */
 	pthread_mutex_t lock;
 	atomic_bool claimed; /* a create or fork owns the slot; lock-free claim */

@@ -42,9 +42,10 @@ static void hook(void *arg, enum shadow_hook_point where)
  * sharing its pmd page (count 2); pages above NPAGES/2 left unfilled. */
 static void pair_new(void)
 {
+	struct fx_opts o = {.mem_mib = 16, .pool_mib = 2, .data_mib = 1};
 	unsigned i;
 
-	fx = fx_new(NULL);
+	fx = fx_new(&o);
 	roots[0] = fx_root(fx);
 	for (i = 0; i < NPAGES; i++)
 		fx_map(fx, roots[0], VA + i * PAGE_SIZE, fx_data(fx, i), PTE_P | PTE_W | PTE_U);
