@@ -30,6 +30,7 @@ struct fork_walk {
 	uint64_t ppath[5], cpath[5]; /* tables on the current walk, [4] = roots */
 	uint8_t *seen;               /* bitmap of user table pages met, by frame */
 	bool cow;                    /* pass 2: clear W; else pass 1: compare */
+	uint64_t written;            /* pass 2: guest entries that lost W */
 };
 
 /* Marks table page gpa as met; false if it was already. */
@@ -60,18 +61,51 @@ static bool fork_leaf_same(uint64_t pe, uint64_t ce)
 	return p == c;
 }
 
-/* Pass 2: copy-on-write; the guest may have cleared the child's W itself. */
+/*
+ * Pass 2: copy-on-write; the guest may have cleared the child's W itself.
+ * A load and a store, not a locked read-modify-write: this runs on every
+ * leaf of every fork, and the only other writer of these entries is the
+ * library under the same address-space lock. (A guest that writes its own
+ * registered tables, or aliases a table page into another address space,
+ * can lose its own bits this way, and nothing of the VMM's.)
+ */
 static void fork_cow(struct fork_walk *f, pte_t *slot)
 {
-	if (leaf_user_writable(pte_load(slot)) && (pte_fetch_and(slot, ~PTE_W) & PTE_W))
-		STAT_INC(f->sh, guest_entries_written);
+	uint64_t e = pte_load(slot);
+
+	if (leaf_user_writable(e)) {
+		pte_store(slot, e & ~PTE_W);
+		f->written++;
+	}
 }
 
 static int fork_table(struct fork_walk *f, unsigned level);
 
+/*
+ * A leaf in both trees: the O(pages) part of every fork, kept lean. Pass
+ * 1: the child's must be the parent's, and must not map a table of the
+ * child's own walk (the child would share the parent's translation of that
+ * frame, which its own walk refuses). Where the frame points is not
+ * checked here: it is checked when the entry is filled, as always, and
+ * only filled entries are shared or copied. Pass 2: clearing W is harmless
+ * whatever a leaf says.
+ */
+static int fork_leaf(struct fork_walk *f, unsigned level, pte_t *ps, pte_t *cs, uint64_t pe,
+		     uint64_t ce)
+{
+	if (f->cow) {
+		fork_cow(f, ps);
+		fork_cow(f, cs);
+		return 0;
+	}
+	if (!fork_leaf_same(pe, ce))
+		return -EINVAL;
+	return gleaf_maps_path(level, ce, f->cpath) ? -ELOOP : 0;
+}
+
 /* Entry i of the tables at `level`. In pass 2 the guest may have changed
- * its tables since pass 1 (it should not, but it may): whatever no longer
- * checks out is skipped, never followed. */
+ * its tables since pass 1 (it should not, but it may): a table that no
+ * longer checks out is skipped, never followed. */
 static int fork_entry(struct fork_walk *f, unsigned level, pte_t *ps, pte_t *cs)
 {
 	struct shadow *sh = f->sh;
@@ -82,21 +116,15 @@ static int fork_entry(struct fork_walk *f, unsigned level, pte_t *ps, pte_t *cs)
 		return ((pe ^ ce) & PTE_P) && !f->cow ? -EINVAL : 0;
 	if (level > 1 && ((pe ^ ce) & PTE_PS))
 		return f->cow ? 0 : -EINVAL;
+	if (level == 1 || (pe & PTE_PS))
+		return fork_leaf(f, level, ps, cs, pe, ce);
 	rc = gentry_check(sh, level, pe, f->ppath, false);
 	if (!rc)
 		rc = gentry_check(sh, level, ce, f->cpath, false);
 	if (rc)
 		return f->cow ? 0 : rc;
-	if (level == 1 || (pe & PTE_PS)) {
-		if (f->cow) {
-			fork_cow(f, ps);
-			fork_cow(f, cs);
-			return 0;
-		}
-		return fork_leaf_same(pe, ce) ? 0 : -EINVAL;
-	}
 	if ((pe & ~PTE_FRAME & ~PTE_AD) != (ce & ~PTE_FRAME & ~PTE_AD))
-		return -EINVAL;
+		return f->cow ? 0 : -EINVAL;
 	f->ppath[level - 1] = pe & PTE_FRAME;
 	f->cpath[level - 1] = ce & PTE_FRAME;
 	if (!fork_see(f, f->ppath[level - 1]) || !fork_see(f, f->cpath[level - 1]))
@@ -145,8 +173,7 @@ static void fork_pd(struct shadow *sh, pte_t *ppd, pte_t *cpd, enum shadow_polic
 	pte_t *src, *dst;
 	uint64_t pde, e;
 	uint32_t idx, copy;
-	unsigned i, k;
-	bool narrowed;
+	unsigned i, k, n;
 
 	for (i = 0; i < PT_ENTRIES; i++) {
 		pde = pte_load(&ppd[i]);
@@ -160,14 +187,15 @@ static void fork_pd(struct shadow *sh, pte_t *ppd, pte_t *cpd, enum shadow_polic
 		if (policy == SHADOW_COPY) {
 			copy = pmd_new(sh, r);
 			dst = spage_table(sh, copy);
-			for (k = 0; k < PT_ENTRIES; k++) {
+			for (k = 0, n = 0; k < PT_ENTRIES; k++) {
 				e = pte_load(&src[k]);
 				if (!(e & PTE_P))
 					continue;
 				frame_get(sh, e & PTE_FRAME);
 				pte_store(&dst[k], e & ~PTE_W);
-				STAT_INC(sh, shadow_entries_written);
+				n++;
 			}
+			STAT_ADD(sh, shadow_entries_written, n);
 			sentry_set(sh, &cpd[i], spage_gpa(sh, copy) | SPTE_TABLE);
 		}
 		/* copy_page_range's write-protect of the parent, where the
@@ -175,16 +203,15 @@ static void fork_pd(struct shadow *sh, pte_t *ppd, pte_t *cpd, enum shadow_polic
 		 * covers a shared page, which we must not write. */
 		if (pmd_write_protected(pde))
 			continue;
-		narrowed = false;
-		for (k = 0; k < PT_ENTRIES; k++) {
+		for (k = 0, n = 0; k < PT_ENTRIES; k++) {
 			e = pte_load(&src[k]);
 			if (e & PTE_W) {
 				pte_store(&src[k], e & ~PTE_W);
-				STAT_INC(sh, shadow_entries_written);
-				narrowed = true;
+				n++;
 			}
 		}
-		if (narrowed)
+		STAT_ADD(sh, shadow_entries_written, n);
+		if (n)
 			flush_advance(sh);
 	}
 }
@@ -267,6 +294,7 @@ int shadow_as_fork(struct shadow *sh, unsigned cpu, uint32_t parent, uint64_t ch
 
 	/* Nothing has changed so far; from here on nothing fails. */
 	fork_walk_trees(&f, pa->guest_root, child_root, true);
+	STAT_ADD(sh, guest_entries_written, f.written);
 	root = as_new_root(sh, &r);
 	kmirror_ref(sh); /* the parent's reference keeps the mirror meanwhile */
 	fork_build(sh, pa, root, policy, &r);

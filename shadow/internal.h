@@ -214,6 +214,21 @@ struct gleaf {
 };
 int gentry_check(const struct shadow *sh, unsigned level, uint64_t e, const uint64_t *path,
 		 bool kernel);
+
+/* Leaf e at `level` (1, or 2 with PS) maps one of the tables path[level..4].
+ * Inline: fork runs it on every leaf. */
+static inline bool gleaf_maps_path(unsigned level, uint64_t e, const uint64_t *path)
+{
+	uint64_t frame = level == 2 ? e & PTE_FRAME_2M : e & PTE_FRAME;
+	uint64_t size = level == 2 ? HUGE_SIZE : PAGE_SIZE;
+	unsigned l;
+
+	for (l = level; l <= 4; l++) {
+		if (path[l] - frame < size) /* unsigned: path[l] in [frame, frame + size) */
+			return true;
+	}
+	return false;
+}
 int groot_check(const struct shadow *sh, uint64_t root);
 int gwalk_region(const struct shadow *sh, uint64_t root, uint64_t va, unsigned stop,
 		 struct gwalk *w);

@@ -99,9 +99,4 @@ static inline uint64_t pte_fetch_or(pte_t *p, uint64_t bits)
 	return atomic_fetch_or_explicit(p, bits, memory_order_relaxed);
 }
 
-static inline uint64_t pte_fetch_and(pte_t *p, uint64_t bits)
-{
-	return atomic_fetch_and_explicit(p, bits, memory_order_relaxed);
-}
-
 #endif /* UMBRA_SHADOW_PTE_H */

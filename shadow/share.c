@@ -173,7 +173,7 @@ void pmd_unshare(struct shadow *sh, struct as *as, uint64_t va, pte_t *pde, stru
 	uint32_t idx, copy;
 	struct gwalk walk, *w = &walk;
 	pte_t *src, *dst;
-	unsigned i;
+	unsigned i, copied;
 
 	if (!spage_of(sh, old_pde, &idx))
 		return;
@@ -196,7 +196,7 @@ void pmd_unshare(struct shadow *sh, struct as *as, uint64_t va, pte_t *pde, stru
 
 	copy = pmd_new(sh, r);
 	dst = spage_table(sh, copy);
-	for (i = 0; i < PT_ENTRIES; i++) {
+	for (i = 0, copied = 0; i < PT_ENTRIES; i++) {
 		e = pte_load(&src[i]);
 		if (!(e & PTE_P))
 			continue;
@@ -205,8 +205,9 @@ void pmd_unshare(struct shadow *sh, struct as *as, uint64_t va, pte_t *pde, stru
 			continue;
 		frame_get(sh, n & PTE_FRAME);
 		pte_store(&dst[i], n);
-		STAT_INC(sh, shadow_entries_written);
+		copied++;
 	}
+	STAT_ADD(sh, shadow_entries_written, copied);
 	shadow_hook(sh, HOOK_UNSHARE_COPIED);
 	sentry_set(sh, pde, spage_gpa(sh, copy) | SPTE_TABLE);
 	flush_advance(sh); /* our PD entry moved to another page */

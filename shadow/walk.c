@@ -57,11 +57,7 @@ int gentry_check(const struct shadow *sh, unsigned level, uint64_t e, const uint
 	}
 	if (!gmem_is_ram(sh, frame, size))
 		return -EFAULT;
-	for (l = level; l <= 4 && !kernel; l++) {
-		if (path[l] >= frame && path[l] - frame < size)
-			return -ELOOP;
-	}
-	return 0;
+	return !kernel && gleaf_maps_path(level, e, path) ? -ELOOP : 0;
 }
 
 /*

@@ -1,4 +1,5 @@
 /* The fake guest behind the shadow tests and benchmark (fixture.h). */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,6 +9,23 @@
 
 #define MIB (1ull << 20)
 #define TABLE_FLAGS (PTE_P | PTE_W | PTE_U | PTE_A)
+
+/*
+ * The guest-building helpers run in the benchmark too, outside any check
+ * test (where ck_assert cannot report), so they stop the process: inside a
+ * test, check reports the signal and the message is in the log.
+ */
+__attribute__((format(printf, 1, 2), noreturn)) static void fx_die(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	fputs("fixture: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+	abort();
+}
 
 static int fx_flush(void *arg)
 {
@@ -31,7 +49,8 @@ uint64_t fx_frame(struct fx *fx)
 	if (fx->nfree) {
 		gpa = fx->free_frames[--fx->nfree];
 	} else {
-		ck_assert_msg(fx->next < fx->ram_end, "fixture out of guest frames");
+		if (fx->next >= fx->ram_end)
+			fx_die("out of guest frames");
 		gpa = fx->next;
 		fx->next += PAGE_SIZE;
 	}
@@ -68,8 +87,8 @@ static void fx_kernel_map(struct fx *fx, bool kernel_4k)
 
 	fx->kpdpt = fx_frame(fx);
 	kpd = fx_frame(fx);
-	ck_assert(pt_index(base, 4) == FX_KSLOT &&
-		  pt_index(fx->ram_end - 1, 3) == pt_index(base, 3));
+	if (pt_index(base, 4) != FX_KSLOT || pt_index(fx->ram_end - 1, 3) != pt_index(base, 3))
+		fx_die("RAM must fit one kernel PD");
 	pte_store(fx_table(fx, fx->kpdpt) + pt_index(base, 3), kpd | PTE_P | PTE_W | PTE_A);
 	for (gpa = base; gpa < fx->ram_end; gpa += HUGE_SIZE) {
 		pte_t *slot = fx_table(fx, kpd) + pt_index(gpa, 2);
@@ -106,11 +125,13 @@ struct fx *fx_new(const struct fx_opts *o)
 		d.max_as = 64;
 	if (!d.max_cpus)
 		d.max_cpus = 4;
-	ck_assert(fx != NULL);
+	if (!fx)
+		fx_die("out of memory");
 	size = (uint64_t)d.mem_mib * MIB;
 	pool = (uint64_t)d.pool_mib * MIB;
 	fx->mem = aligned_alloc(HUGE_SIZE, size);
-	ck_assert(fx->mem != NULL);
+	if (!fx->mem)
+		fx_die("cannot allocate %u MiB of guest memory", d.mem_mib);
 	pthread_mutex_init(&fx->lock, NULL);
 	fx->cfg = (struct shadow_config){
 		.mem = fx->mem,
@@ -131,10 +152,12 @@ struct fx *fx_new(const struct fx_opts *o)
 	fx->ndata = (uint64_t)d.data_mib * MIB / PAGE_SIZE;
 	fx->next = fx->data + (uint64_t)d.data_mib * MIB;
 	fx->free_frames = calloc((fx->ram_end - d.mem_gpa) / PAGE_SIZE, sizeof(uint64_t));
-	ck_assert(fx->free_frames != NULL);
+	if (!fx->free_frames)
+		fx_die("out of memory");
 	fx_kernel_map(fx, d.kernel_4k);
 	rc = shadow_create(&fx->cfg, &fx->sh);
-	ck_assert_int_eq(rc, 0);
+	if (rc)
+		fx_die("shadow_create: %d", rc);
 	return fx;
 }
 

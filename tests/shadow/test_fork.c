@@ -167,7 +167,7 @@ enum mismatch {
 	MM_SAME_ROOT,    /* the child root is the parent's */
 	MM_ROOT_ALIGN,   /* misaligned child root */
 	MM_ROOT_POOL,    /* child root in the pool */
-	MM_PARENT_BAD,   /* both trees map the pool */
+	MM_CHILD_OWN_PT, /* the parent maps a frame that is the child's PT */
 	MM_SUPERVISOR_W, /* a supervisor leaf lost W */
 };
 
@@ -188,7 +188,7 @@ static const struct {
 	{"same root", MM_SAME_ROOT, -EINVAL},
 	{"misaligned root", MM_ROOT_ALIGN, -EINVAL},
 	{"root in pool", MM_ROOT_POOL, -EFAULT},
-	{"both map the pool", MM_PARENT_BAD, -EFAULT},
+	{"child leaf maps its own pt", MM_CHILD_OWN_PT, -ELOOP},
 	{"supervisor leaf loses W", MM_SUPERVISOR_W, -EINVAL},
 };
 
@@ -202,8 +202,6 @@ START_TEST(fork_refuses_a_bad_copy)
 
 	/* two PD entries with equal PTs, for the table-reached-twice case */
 	fx_map(fx, root, VA1 + HUGE_SIZE, fx_data(fx, 0), FX_USER_RO);
-	if (mismatch_cases[_i].what == MM_PARENT_BAD)
-		fx_map(fx, root, VA1 + 100 * PAGE_SIZE, fx->cfg.pool_gpa, FX_USER_RO);
 	if (mismatch_cases[_i].what == MM_TABLE_TWICE) {
 		/* the parent's two PTs equal, so that only the child's aliasing
 		 * of one PT under both entries is wrong */
@@ -261,7 +259,11 @@ START_TEST(fork_refuses_a_bad_copy)
 	case MM_ROOT_POOL:
 		arg = fx->cfg.pool_gpa;
 		break;
-	case MM_PARENT_BAD:
+	case MM_CHILD_OWN_PT:
+		arg = pte_load(fx_entry(fx, croot, VA1, 2)) & PTE_FRAME;
+		pte_store(fx_entry(fx, root, VA1 + 100 * PAGE_SIZE, 1), arg | FX_USER_RO);
+		pte_store(fx_entry(fx, croot, VA1 + 100 * PAGE_SIZE, 1), arg | FX_USER_RO);
+		arg = croot;
 		break;
 	case MM_SUPERVISOR_W:
 		e = fx_entry(fx, croot, SVA, 1);
@@ -273,6 +275,22 @@ START_TEST(fork_refuses_a_bad_copy)
 	ck_assert_msg(rc == mismatch_cases[_i].expect, "%s: %d, expected %d",
 		      mismatch_cases[_i].name, rc, mismatch_cases[_i].expect);
 	fx_snap_same(fx, &snap);
+}
+END_TEST
+
+/* Fork checks the trees' tables and that the leaves are equal; a leaf's
+ * frame is checked when it is filled, as always, so a bad leaf is forked
+ * as it is and never shadowed. */
+START_TEST(fork_leaves_bad_leaves_to_the_fill)
+{
+	uint64_t croot;
+	uint32_t c;
+
+	fx_map(fx, root, VA1 + 100 * PAGE_SIZE, fx->cfg.pool_gpa, FX_USER_RO);
+	croot = fx_copy(fx, root, true);
+	ck_assert_int_eq(shadow_as_fork(fx->sh, 0, h, croot, SHADOW_SHARE, &c), 0);
+	ck_assert_int_eq(shadow_fault(fx->sh, 0, c, VA1 + 100 * PAGE_SIZE, R), -EFAULT);
+	ck_assert_int_eq(shadow_fault(fx->sh, 0, h, VA1 + 100 * PAGE_SIZE, R), -EFAULT);
 }
 END_TEST
 
@@ -388,6 +406,7 @@ Suite *make_fork_suite(void)
 	tcase_add_loop_test(tc, fork_refuses_a_bad_copy, 0,
 			    (int)(sizeof(mismatch_cases) / sizeof(mismatch_cases[0])));
 	tcase_add_test(tc, fork_refuses_bad_arguments);
+	tcase_add_test(tc, fork_leaves_bad_leaves_to_the_fill);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("exhaustion");
