@@ -258,7 +258,9 @@ static void *worker_run(void *arg)
 			rc = op_retire(w);
 		if (rc)
 			break;
-		i = pick(w, w->n);
+		/* the one acted on (after a destroy, whichever took its place) */
+		if (i >= w->n)
+			i = 0;
 		rc = shadow_check_as(fx->sh, w->as[i].h, w->why, sizeof(w->why));
 		if (rc) {
 			worker_fail(w, "check_as", rc);
