@@ -12,7 +12,7 @@
  *
  * Usage: shadow-fork [-m MiB]... [-p share|copy|lazy]... [-r runs]
  * (defaults: -m 64 -m 256 -m 1024, all policies, 7 runs). A fresh parent
- * is built for every run, so every fork starts from the same state.
+ * is built for every fork, so every fork starts from the same state.
  */
 #include <config.h> /* clock_gettime, getopt: POSIX */
 
@@ -104,7 +104,7 @@ int main(int argc, char **argv)
 	unsigned sizes[MAX_SIZES], nsizes = 0, runs = 7, s, r, i;
 	bool want[3] = {false, false, false}, any = false;
 	struct result res[MAX_SIZES][3];
-	double times[MAX_RUNS];
+	static double times[3][MAX_RUNS];
 	struct fx_opts o = {.mem_mib = 96, .pool_mib = 16, .data_mib = 16, .max_as = 4};
 	struct fx *fx;
 	int opt;
@@ -150,14 +150,25 @@ int main(int argc, char **argv)
 	printf("%8s %-6s %12s %8s %14s %12s\n", "MiB", "policy", "shadow-ents", "pages",
 	       "guest-ents", "median-us");
 	for (s = 0; s < nsizes; s++) {
+		/* a warm-up fork each, then the policies take turns, so that
+		 * the first touch of memory and any drift of the machine fall
+		 * on none of them in particular */
+		for (i = 0; i < 3; i++) {
+			if (want[i])
+				fork_once(fx, sizes[s], (enum shadow_policy)i, &res[s][i]);
+		}
+		for (r = 0; r < runs; r++) {
+			for (i = 0; i < 3; i++) {
+				if (want[i])
+					times[i][r] = fork_once(fx, sizes[s], (enum shadow_policy)i,
+								&res[s][i]);
+			}
+		}
 		for (i = 0; i < 3; i++) {
 			if (!want[i])
 				continue;
-			for (r = 0; r < runs; r++)
-				times[r] =
-					fork_once(fx, sizes[s], (enum shadow_policy)i, &res[s][i]);
-			qsort(times, runs, sizeof(times[0]), cmp_double);
-			res[s][i].us = times[runs / 2];
+			qsort(times[i], runs, sizeof(times[i][0]), cmp_double);
+			res[s][i].us = times[i][runs / 2];
 			printf("%8u %-6s %12llu %8llu %14llu %12.1f\n", sizes[s], policy_names[i],
 			       (unsigned long long)res[s][i].entries,
 			       (unsigned long long)res[s][i].pages,
