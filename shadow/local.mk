@@ -16,3 +16,4 @@ shadow_libshadow_a_SOURCES = \
 	shadow/fork.c \
 	shadow/check.c \
 	shadow/stats.c
+EXTRA_DIST += docs/shadow.md
