@@ -116,11 +116,11 @@ struct fx *fx_new(const struct fx_opts *o)
 	if (o)
 		d = *o;
 	if (!d.mem_mib)
-		d.mem_mib = 64;
+		d.mem_mib = 32;
 	if (!d.pool_mib)
-		d.pool_mib = 8;
+		d.pool_mib = 4;
 	if (!d.data_mib)
-		d.data_mib = 4;
+		d.data_mib = 2;
 	if (!d.max_as)
 		d.max_as = 64;
 	if (!d.max_cpus)

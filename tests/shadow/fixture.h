@@ -25,9 +25,9 @@
 #define FX_USER_RO (PTE_P | PTE_U | PTE_A)
 
 struct fx_opts {
-	unsigned mem_mib;  /* guest memory, pool included; default 64 */
-	unsigned pool_mib; /* default 8 */
-	unsigned data_mib; /* data frames; default 4 */
+	unsigned mem_mib;  /* guest memory, pool included; default 32 */
+	unsigned pool_mib; /* default 4 */
+	unsigned data_mib; /* data frames; default 2 */
 	uint64_t mem_gpa;  /* default 0; 2 MiB aligned */
 	unsigned max_as;   /* default 64 */
 	unsigned max_cpus; /* default 4 */
