@@ -80,7 +80,7 @@ static int chk_leaf(struct chk *c, uint64_t e, uint64_t va, bool huge)
 	uint64_t frame = e & (huge ? PTE_FRAME_2M : PTE_FRAME);
 	uint64_t allowed = SPTE_LEAF_BITS | (huge ? PTE_PS : 0);
 
-	if ((e & ~PTE_FRAME & ~allowed) || (huge && (e & PTE_RSVD_2M)))
+	if ((e & ~PTE_FRAME & ~allowed) || (huge && (e & (PTE_RSVD_2M | PTE_PAT2M))))
 		return chk_fail(c, "leaf %#llx at va %#llx has bits the shadow never sets",
 				(unsigned long long)e, (unsigned long long)va);
 	if ((e & (PTE_A | PTE_D)) != (PTE_A | PTE_D))

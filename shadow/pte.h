@@ -55,12 +55,6 @@ static inline unsigned pt_index(uint64_t va, unsigned level)
 	return (unsigned)(va >> (PAGE_SHIFT + 9 * (level - 1))) & (PT_ENTRIES - 1);
 }
 
-/* Bytes of virtual space one entry at `level` covers. */
-static inline uint64_t pt_span(unsigned level)
-{
-	return 1ull << (PAGE_SHIFT + 9 * (level - 1));
-}
-
 /* 48-bit canonical: bits 63:47 all equal. */
 static inline bool va_canonical(uint64_t va)
 {

@@ -54,7 +54,6 @@ uint64_t fx_frame(struct fx *fx)
 		gpa = fx->next;
 		fx->next += PAGE_SIZE;
 	}
-	fx->frames_out++;
 	pthread_mutex_unlock(&fx->lock);
 	memset(fx_host(fx, gpa), 0, PAGE_SIZE);
 	return gpa;
@@ -64,7 +63,6 @@ void fx_frame_free(struct fx *fx, uint64_t gpa)
 {
 	pthread_mutex_lock(&fx->lock);
 	fx->free_frames[fx->nfree++] = gpa;
-	fx->frames_out--;
 	pthread_mutex_unlock(&fx->lock);
 }
 

@@ -45,12 +45,12 @@ struct fx {
 	uint64_t data;        /* first data frame */
 	uint64_t ndata;       /* data frames */
 	uint64_t kpdpt;       /* the kernel slot's guest PDPT */
-	pthread_mutex_t lock; /* the frame allocator: next, free_frames, nfree */
+	pthread_mutex_t lock; /* the frame allocator: next, free_frames, nfree;
+			       * taken alone, never with a library lock held */
 	uint64_t next;
 	uint64_t *free_frames;
 	size_t nfree;
-	size_t frames_out; /* table frames handed out and not freed */
-	void *held;        /* fx_limit()'s reservation */
+	void *held; /* fx_limit()'s reservation */
 	unsigned flush_calls;
 };
 
