@@ -52,6 +52,7 @@ int as_get(struct shadow *sh, unsigned cpu, uint32_t handle, struct as **out)
 
 	if (cpu >= sh->cfg.max_cpus)
 		return -EINVAL;
+	stats_act(sh, cpu);
 	rc = as_lookup(sh, handle, &as);
 	if (rc)
 		return rc;
@@ -132,6 +133,7 @@ int shadow_as_create(struct shadow *sh, unsigned cpu, uint64_t guest_root, uint3
 
 	if (cpu >= sh->cfg.max_cpus || !handle)
 		return -EINVAL;
+	stats_act(sh, cpu);
 	rc = groot_check(sh, guest_root);
 	if (rc)
 		return rc;
@@ -205,6 +207,7 @@ int shadow_switch(struct shadow *sh, unsigned cpu, uint32_t handle, uint64_t *ro
 
 	if (cpu >= sh->cfg.max_cpus || !root_gpa)
 		return -EINVAL;
+	stats_act(sh, cpu);
 	prev = atomic_load_explicit(&sh->loaded[cpu], memory_order_relaxed);
 	if (handle == 0) {
 		if (prev != LOADED_KERNEL && !kmirror_tryref(sh))
@@ -236,6 +239,7 @@ int shadow_unload(struct shadow *sh, unsigned cpu)
 
 	if (cpu >= sh->cfg.max_cpus)
 		return -EINVAL;
+	stats_act(sh, cpu);
 	prev = atomic_exchange_explicit(&sh->loaded[cpu], LOADED_NONE, memory_order_relaxed);
 	as_unload(sh, cpu, prev);
 	return 0;

@@ -127,8 +127,24 @@ struct counters {
 		pages_now, pages_peak, flushes, alloc_failures, address_spaces_now;
 };
 
+/*
+ * The vCPU on whose behalf this thread works in `sh`: set by every entry
+ * point that takes a cpu (stats_act), so that the counting deep inside a
+ * call is charged to that vCPU too without passing it down every path.
+ */
+struct stats_actor {
+	struct shadow *sh;
+	struct counters *cpu;
+};
+extern _Thread_local struct stats_actor stats_actor;
+
 #define STAT_ADD(sh, field, n)                                                                     \
-	atomic_fetch_add_explicit(&(sh)->stats.field, (n), memory_order_relaxed)
+	do {                                                                                       \
+		atomic_fetch_add_explicit(&(sh)->stats.field, (n), memory_order_relaxed);          \
+		if (stats_actor.sh == (sh))                                                        \
+			atomic_fetch_add_explicit(&stats_actor.cpu->field, (n),                    \
+						  memory_order_relaxed);                           \
+	} while (0)
 #define STAT_INC(sh, field) STAT_ADD(sh, field, 1)
 
 /* Points where the race tests hold one thread (shadow_set_hook). */
@@ -157,6 +173,7 @@ struct shadow {
 	atomic_uint as_hint;
 	_Atomic uint64_t *loaded; /* per vCPU: LOADED_NONE, LOADED_KERNEL or a handle */
 	struct counters stats;
+	struct counters *cpu_stats; /* per vCPU, cfg.max_cpus of them */
 	/* Set only by tests, before any thread starts. */
 	shadow_hook_fn *hook;
 	void *hook_arg;
@@ -167,6 +184,9 @@ static inline void shadow_hook(struct shadow *sh, enum shadow_hook_point where)
 	if (sh->hook)
 		sh->hook(sh->hook_arg, where);
 }
+
+/* stats.c: charge this thread's counting to `cpu` (already range-checked) */
+void stats_act(struct shadow *sh, unsigned cpu);
 
 /* pool.c */
 int pool_init(struct shadow *sh);

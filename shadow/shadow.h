@@ -228,6 +228,14 @@ struct shadow_stats {
 	uint64_t address_spaces_now;
 };
 void shadow_stats_read(struct shadow *sh, struct shadow_stats *out);
+/*
+ * The same counters, charged to the vCPU whose call did the work (the
+ * `cpu` argument; the flush counter to the vCPU that last made a call on
+ * the flushing thread). The gauges pages_now, pages_peak and
+ * address_spaces_now are global only and read 0 here. -EINVAL for a cpu
+ * out of range.
+ */
+int shadow_stats_read_cpu(struct shadow *sh, unsigned cpu, struct shadow_stats *out);
 
 /*
  * The invariant checker. Call it only while no other call is running on

@@ -1,11 +1,21 @@
 /* The counters behind struct shadow_stats: one relaxed atomic each, so
  * that counting never orders or serialises anything. A snapshot is not
  * atomic as a whole. */
+#include <errno.h>
+
 #include "internal.h"
 
-#define READ(field) out->field = atomic_load_explicit(&sh->stats.field, memory_order_relaxed)
+_Thread_local struct stats_actor stats_actor;
 
-void shadow_stats_read(struct shadow *sh, struct shadow_stats *out)
+void stats_act(struct shadow *sh, unsigned cpu)
+{
+	stats_actor.sh = sh;
+	stats_actor.cpu = &sh->cpu_stats[cpu];
+}
+
+#define READ(field) out->field = atomic_load_explicit(&c->field, memory_order_relaxed)
+
+static void counters_read(struct counters *c, struct shadow_stats *out)
 {
 	READ(share_exclusive);
 	READ(share_shared);
@@ -31,4 +41,19 @@ void shadow_stats_read(struct shadow *sh, struct shadow_stats *out)
 	READ(flushes);
 	READ(alloc_failures);
 	READ(address_spaces_now);
+}
+
+void shadow_stats_read(struct shadow *sh, struct shadow_stats *out)
+{
+	counters_read(&sh->stats, out);
+}
+
+int shadow_stats_read_cpu(struct shadow *sh, unsigned cpu, struct shadow_stats *out)
+{
+	if (cpu >= sh->cfg.max_cpus)
+		return -EINVAL;
+	counters_read(&sh->cpu_stats[cpu], out);
+	/* the pool and the address spaces belong to no vCPU */
+	out->pages_now = out->pages_peak = out->address_spaces_now = 0;
+	return 0;
 }

@@ -279,6 +279,35 @@ START_TEST(share_guest_2m_pages)
 }
 END_TEST
 
+/* Each path is charged to the vCPU whose call took it, and the vCPUs'
+ * counters add up to the totals. */
+START_TEST(counters_charged_per_vcpu)
+{
+	struct shadow_stats t, c0, c1;
+	struct shadow_update u = {.va = VA, .value = fx_data(fx, 100) | FX_USER, .level = 1};
+	uint32_t c;
+	int err = 0;
+
+	c = fx_fork(fx, h, root, SHADOW_SHARE, NULL);                  /* cpu 0 shares */
+	ck_assert_int_eq(shadow_update(fx->sh, 1, c, &u, 1, &err), 1); /* cpu 1 unshares */
+	ck_assert_int_eq(shadow_stats_read_cpu(fx->sh, 0, &c0), 0);
+	ck_assert_int_eq(shadow_stats_read_cpu(fx->sh, 1, &c1), 0);
+	shadow_stats_read(fx->sh, &t);
+	ck_assert_uint_eq(c0.share_exclusive, 1);
+	ck_assert_uint_eq(c1.share_exclusive, 0);
+	ck_assert_uint_eq(c0.unshare_copy, 0);
+	ck_assert_uint_eq(c1.unshare_copy, 1);
+	ck_assert_uint_eq(c1.updates, 1);
+	ck_assert_uint_eq(c0.forks_share + c1.forks_share, t.forks_share);
+	ck_assert_uint_eq(c0.fill_private + c1.fill_private, t.fill_private);
+	ck_assert_uint_eq(c0.shadow_entries_written + c1.shadow_entries_written,
+			  t.shadow_entries_written);
+	ck_assert_uint_eq(c0.pages_allocated + c1.pages_allocated, t.pages_allocated);
+	ck_assert_uint_eq(c1.pages_now, 0);
+	ck_assert_int_eq(shadow_stats_read_cpu(fx->sh, fx->cfg.max_cpus, &c0), -EINVAL);
+}
+END_TEST
+
 Suite *make_share_suite(void);
 
 Suite *make_share_suite(void)
@@ -305,6 +334,7 @@ Suite *make_share_suite(void)
 	tc = tcase_create("put");
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, destroy_non_last_then_last_sharer);
+	tcase_add_test(tc, counters_charged_per_vcpu);
 	suite_add_tcase(s, tc);
 	return s;
 }
