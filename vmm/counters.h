@@ -23,6 +23,17 @@ struct counter_group {
 	const enum counter_kind *kinds;
 };
 
+/*
+ * A source of a group's values that is not KVM: the shadow library. read()
+ * fills values[0..group->n-1], for one vCPU (cpu >= 0: what was charged to
+ * it) or for the whole VM (cpu < 0).
+ */
+struct counter_source {
+	const struct counter_group *group;
+	void (*read)(void *arg, int cpu, uint64_t *values);
+	void *arg;
+};
+
 /* A group's values over a run. */
 struct counter_track {
 	const struct counter_group *group;

@@ -11,6 +11,7 @@
 #include <umbra/abi.h>
 
 #include "console.h"
+#include "mmu.h"
 #include "park.h"
 #include "vcpu.h"
 #include "vm.h"
@@ -81,6 +82,21 @@ static int64_t hc_panic(struct vcpu *v, uint64_t gpa, uint64_t len)
 	return 0;
 }
 
+/* --check at a phase marker: the invariants, with the other vCPUs paused. */
+static void check_invariants(struct vcpu *v, unsigned phase)
+{
+	char why[256];
+	int err;
+
+	park__pause_others(v);
+	err = mmu__check(v->vm->mmu, why, sizeof(why));
+	park__resume_others(v);
+	if (err < 0)
+		vm__stop(v->vm, (int)v->id, STOP_VMM_ERROR, 0,
+			 "shadow invariant broken at vCPU %u's marker of phase %u: %s", v->id,
+			 phase, why);
+}
+
 static int64_t hc_phase(struct vcpu *v, uint64_t phase)
 {
 	unsigned prev = v->stats.phase;
@@ -89,6 +105,8 @@ static int64_t hc_phase(struct vcpu *v, uint64_t phase)
 		return -UMBRA_EINVAL;
 	vcpu_stats__set_phase(&v->stats, (unsigned)phase);
 	vm_stats__charge(&v->vm->stats, prev);
+	if (v->vm->mmu && v->vm->cfg->check)
+		check_invariants(v, (unsigned)phase);
 	return prev;
 }
 
@@ -167,7 +185,7 @@ int64_t hypercall__dispatch(struct vcpu *v, uint32_t nr)
 	case UMBRA_HC_AS_UPDATE:
 	case UMBRA_HC_AS_SWITCH:
 		/* Native paging: the guest's own tables, no shadow MMU. */
-		ret = -UMBRA_EOPNOTSUPP;
+		ret = v->vm->mmu ? mmu__hypercall(v, nr) : -UMBRA_EOPNOTSUPP;
 		break;
 	default:
 		ret = -UMBRA_ENOSYS;

@@ -2,7 +2,8 @@
 # tests can link the parts they check.
 
 noinst_LIBRARIES += vmm/libumbra.a
-vmm_libumbra_a_CPPFLAGS = $(AM_CPPFLAGS) $(LIBELF_CFLAGS)
+# -I$(top_srcdir): the shadow library's header is "shadow/shadow.h".
+vmm_libumbra_a_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir) $(LIBELF_CFLAGS)
 vmm_libumbra_a_SOURCES = \
 	vmm/cli.c vmm/cli.h \
 	vmm/console.c vmm/console.h \
@@ -16,6 +17,7 @@ vmm_libumbra_a_SOURCES = \
 	vmm/json.c vmm/json.h \
 	vmm/kvm.c vmm/kvm.h \
 	vmm/kvm_stats.c vmm/kvm_stats.h \
+	vmm/mmu.c vmm/mmu.h \
 	vmm/park.c vmm/park.h \
 	vmm/pvh.c vmm/pvh.h \
 	vmm/report.c vmm/report.h \
@@ -25,7 +27,7 @@ vmm_libumbra_a_SOURCES = \
 	vmm/vm.c vmm/vm.h
 
 # What a program that links vmm/libumbra.a needs after it.
-VMM_LIBS = vmm/libumbra.a $(LIBELF_LIBS) -lm
+VMM_LIBS = vmm/libumbra.a shadow/libshadow.a $(LIBELF_LIBS) -lm
 
 bin_PROGRAMS += vmm/umbra
 vmm_umbra_SOURCES = vmm/main.c

@@ -53,32 +53,64 @@ static const char *hc_name(unsigned slot)
 	return slot == HC_SLOT_UNKNOWN ? "unknown" : hypercall__name(slot);
 }
 
+/* A group of counters summed over vCPUs. */
+struct agg_group {
+	const struct counter_group *group; /* NULL: not available */
+	uint64_t *v;
+};
+
 /* What some vCPUs did in some phases, summed. */
 struct agg {
 	struct phase_counters pc;
-	const struct counter_group *kvm_group; /* NULL: KVM's vCPU statistics unavailable */
-	uint64_t *kvm;
+	struct agg_group kvm;    /* KVM's vCPU statistics */
+	struct agg_group shadow; /* the shadow library's counters of the vCPUs' calls */
 	bool used;
 };
+
+static int agg_group_init(struct agg_group *g, const struct counter_group *group)
+{
+	*g = (struct agg_group){0};
+	if (!group)
+		return 0;
+	g->v = calloc(group->n ? group->n : 1, sizeof(uint64_t));
+	if (!g->v)
+		return -1;
+	g->group = group;
+	return 0;
+}
 
 static int agg_init(struct agg *a, const struct vm *vm)
 {
 	const struct vcpu_stats *s0 = &vm->vcpus[0].stats;
 
 	*a = (struct agg){0};
-	if (!s0->have_kvm)
-		return 0;
-	a->kvm = calloc(s0->kvm.group.n ? s0->kvm.group.n : 1, sizeof(uint64_t));
-	if (!a->kvm)
+	if (agg_group_init(&a->kvm, s0->have_kvm ? &s0->kvm.group : NULL) < 0 ||
+	    agg_group_init(&a->shadow, s0->shadow.group) < 0) {
+		free(a->kvm.v);
 		return -1;
-	a->kvm_group = &s0->kvm.group;
+	}
 	return 0;
 }
 
 static void agg_release(struct agg *a)
 {
-	free(a->kvm);
-	a->kvm = NULL;
+	free(a->kvm.v);
+	free(a->shadow.v);
+	a->kvm.v = a->shadow.v = NULL;
+}
+
+/* Adds a vCPU's track in `phase` (or ALL_PHASES). Events add up over
+ * vCPUs; of current values and peaks, the highest vCPU's is reported. */
+static void agg_group_add(struct agg_group *g, const struct counter_track *t, int phase)
+{
+	for (unsigned i = 0; i < g->group->n; i++) {
+		uint64_t x = phase == ALL_PHASES ? counter_track__total(t, i) : t->phase[phase][i];
+
+		if (g->group->kinds[i] == COUNTER_CUMULATIVE)
+			g->v[i] += x;
+		else if (x > g->v[i])
+			g->v[i] = x;
+	}
 }
 
 static void add_counters(struct phase_counters *d, const struct phase_counters *s)
@@ -110,20 +142,13 @@ static void agg_add(struct agg *a, const struct vcpu *v, int phase)
 		}
 	}
 	a->used |= used;
-	if (!used || !a->kvm_group || !s->have_kvm ||
-	    !kvm_stats__same_layout(&s->kvm, &v->vm->vcpus[0].stats.kvm))
+	if (!used)
 		return;
-	for (unsigned i = 0; i < a->kvm_group->n; i++) {
-		uint64_t x = phase == ALL_PHASES ? counter_track__total(&s->kvm_track, i)
-						 : s->kvm_track.phase[phase][i];
-
-		/* Events add up over vCPUs; for current values and peaks the
-		 * highest vCPU's is what there is to say. */
-		if (a->kvm_group->kinds[i] == COUNTER_CUMULATIVE)
-			a->kvm[i] += x;
-		else if (x > a->kvm[i])
-			a->kvm[i] = x;
-	}
+	if (a->kvm.group && s->have_kvm &&
+	    kvm_stats__same_layout(&s->kvm, &v->vm->vcpus[0].stats.kvm))
+		agg_group_add(&a->kvm, &s->kvm_track, phase);
+	if (a->shadow.group && s->shadow.group)
+		agg_group_add(&a->shadow, &s->shadow_track, phase);
 }
 
 static uint64_t sum(const uint64_t *v, unsigned n)
@@ -151,6 +176,18 @@ static bool phase_used(const struct vm *vm, unsigned p)
 }
 
 /* ---- JSON ---- */
+
+static void json_agg_group(struct json *j, const char *key, const struct agg_group *g)
+{
+	if (!g->group) {
+		json__null(j, key);
+		return;
+	}
+	json__object_begin(j, key);
+	for (unsigned i = 0; i < g->group->n; i++)
+		json__u64(j, g->group->names[i], g->v[i]);
+	json__object_end(j);
+}
 
 static void json_counters(struct json *j, const struct agg *a)
 {
@@ -185,14 +222,8 @@ static void json_counters(struct json *j, const struct agg *a)
 	json__object_end(j);
 	json__u64(j, "flushes", pc->flushes);
 	json__u64(j, "flush_ns", pc->flush_ns);
-	if (!a->kvm_group) {
-		json__null(j, "kvm");
-		return;
-	}
-	json__object_begin(j, "kvm");
-	for (unsigned i = 0; i < a->kvm_group->n; i++)
-		json__u64(j, a->kvm_group->names[i], a->kvm[i]);
-	json__object_end(j);
+	json_agg_group(j, "kvm", &a->kvm);
+	json_agg_group(j, "shadow", &a->shadow);
 }
 
 static void json_track(struct json *j, const char *key, const struct counter_track *t, int phase)
@@ -210,7 +241,7 @@ static void json_track(struct json *j, const char *key, const struct counter_tra
 static void json_vm_counters(struct json *j, const struct vm *vm, int phase)
 {
 	json_track(j, "kvm_vm", &vm->stats.kvm_track, phase);
-	json_track(j, "shadow", &vm->stats.shadow_track, phase);
+	json_track(j, "shadow_pool", &vm->stats.shadow_track, phase);
 }
 
 static void json_header(struct json *j, const struct vm *vm)
@@ -240,6 +271,10 @@ static void json_header(struct json *j, const struct vm *vm)
 	json__i64(j, "exit_code", vm__exit_code(r));
 	json__i64(j, "vcpu", r->vcpu);
 	json__string(j, "message", r->message);
+	if (vm->mmu)
+		json__bool(j, "shadow_pool_full", vm->pool_full);
+	else
+		json__null(j, "shadow_pool_full");
 	json__object_end(j);
 	json__object_begin(j, "time");
 	json__u64(j, "wall_ns", vm->stats.end_ns - vm->stats.start_ns);
@@ -432,7 +467,11 @@ static uint64_t v_cpu_us(const struct agg *a, unsigned i)
 }
 static uint64_t v_kvm(const struct agg *a, unsigned i)
 {
-	return a->kvm ? a->kvm[i] : 0;
+	return a->kvm.v ? a->kvm.v[i] : 0;
+}
+static uint64_t v_shadow(const struct agg *a, unsigned i)
+{
+	return a->shadow.v ? a->shadow.v[i] : 0;
 }
 
 static void table_add_column(struct table *t, const char *title, int phase, int vcpu)
@@ -516,18 +555,23 @@ void report__table(FILE *f, const struct vm *vm)
 	table_row(t, "flush time (us)", v_flush_us, 0);
 	table_row(t, "wall time (us)", v_time_us, 0);
 	table_row(t, "vCPU thread CPU (us)", v_cpu_us, 0);
-	if (t->col[0].agg.kvm_group) {
+	if (t->col[0].agg.kvm.group) {
 		table_header(t, "KVM vCPU statistics");
-		for (unsigned i = 0; i < t->col[0].agg.kvm_group->n; i++)
-			table_row(t, t->col[0].agg.kvm_group->names[i], v_kvm, i);
+		for (unsigned i = 0; i < t->col[0].agg.kvm.group->n; i++)
+			table_row(t, t->col[0].agg.kvm.group->names[i], v_kvm, i);
 	}
 	if (vm->stats.kvm_track.group) {
 		table_header(t, "KVM VM statistics");
 		for (unsigned i = 0; i < vm->stats.kvm_track.group->n; i++)
 			table_vm_row(t, &vm->stats.kvm_track, i);
 	}
-	if (vm->stats.shadow_track.group) {
+	if (t->col[0].agg.shadow.group) {
 		table_header(t, "shadow MMU");
+		for (unsigned i = 0; i < t->col[0].agg.shadow.group->n; i++)
+			table_row(t, t->col[0].agg.shadow.group->names[i], v_shadow, i);
+	}
+	if (vm->stats.shadow_track.group) {
+		table_header(t, "shadow pool (pages, address spaces)");
 		for (unsigned i = 0; i < vm->stats.shadow_track.group->n; i++)
 			table_vm_row(t, &vm->stats.shadow_track, i);
 	}

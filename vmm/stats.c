@@ -47,20 +47,33 @@ static int kvm_track_init(struct kvm_stats *ks, struct counter_track *t, uint64_
 	return counter_track__init(t, &ks->group, *now);
 }
 
-int vcpu_stats__init(struct vcpu_stats *s, int kvm_fd)
+/* Starts t on source, read for cpu, with *now as a scratch buffer. */
+static int source_track_init(const struct counter_source *source, int cpu, struct counter_track *t,
+			     uint64_t **now)
 {
-	int err;
+	*now = calloc(source->group->n, sizeof(uint64_t));
+	if (!*now)
+		return -ENOMEM;
+	source->read(source->arg, cpu, *now);
+	return counter_track__init(t, source->group, *now);
+}
 
-	*s = (struct vcpu_stats){.kvm = {.fd = -1}};
-	if (kvm_fd < 0)
-		return 0;
-	err = kvm_track_init(&s->kvm, &s->kvm_track, &s->kvm_now, kvm_fd);
-	if (err < 0) {
-		vcpu_stats__release(s);
-		return err;
+int vcpu_stats__init(struct vcpu_stats *s, int cpu, int kvm_fd, const struct counter_source *shadow)
+{
+	int err = 0;
+
+	*s = (struct vcpu_stats){.kvm = {.fd = -1}, .cpu = cpu};
+	if (kvm_fd >= 0) {
+		err = kvm_track_init(&s->kvm, &s->kvm_track, &s->kvm_now, kvm_fd);
+		s->have_kvm = err == 0;
 	}
-	s->have_kvm = true;
-	return 0;
+	if (err == 0 && shadow && shadow->group) {
+		s->shadow = *shadow;
+		err = source_track_init(&s->shadow, cpu, &s->shadow_track, &s->shadow_now);
+	}
+	if (err < 0)
+		vcpu_stats__release(s);
+	return err;
 }
 
 void vcpu_stats__release(struct vcpu_stats *s)
@@ -70,6 +83,10 @@ void vcpu_stats__release(struct vcpu_stats *s)
 	free(s->kvm_now);
 	s->kvm_now = NULL;
 	s->have_kvm = false;
+	counter_track__release(&s->shadow_track);
+	free(s->shadow_now);
+	s->shadow_now = NULL;
+	s->shadow.group = NULL;
 }
 
 static void charge(struct vcpu_stats *s)
@@ -84,6 +101,10 @@ static void charge(struct vcpu_stats *s)
 	/* A failed read charges nothing now; the next snapshot catches up. */
 	if (s->have_kvm && kvm_stats__read(&s->kvm, s->kvm_now) == 0)
 		counter_track__charge(&s->kvm_track, s->phase, s->kvm_now);
+	if (s->shadow.group) {
+		s->shadow.read(s->shadow.arg, s->cpu, s->shadow_now);
+		counter_track__charge(&s->shadow_track, s->phase, s->shadow_now);
+	}
 }
 
 void vcpu_stats__begin(struct vcpu_stats *s)
@@ -92,9 +113,11 @@ void vcpu_stats__begin(struct vcpu_stats *s)
 	s->phases[s->phase].used = true;
 	s->phase_start_ns = stats__now_ns();
 	s->phase_cpu_ns = thread_cpu_ns();
-	/* What KVM counted before the vCPU ran (its creation) is not a phase's. */
+	/* What was counted before the vCPU ran (its creation) is not a phase's. */
 	if (s->have_kvm && kvm_stats__read(&s->kvm, s->kvm_now) == 0)
 		memcpy(s->kvm_track.last, s->kvm_now, s->kvm.group.n * sizeof(uint64_t));
+	if (s->shadow.group)
+		s->shadow.read(s->shadow.arg, s->cpu, s->shadow_track.last);
 }
 
 void vcpu_stats__set_phase(struct vcpu_stats *s, unsigned phase)
@@ -135,7 +158,7 @@ int vm_stats__init(struct vm_stats *s, int kvm_fd, const struct counter_source *
 				goto fail;
 			}
 		}
-		s->shadow.read(s->shadow.arg, s->scratch);
+		s->shadow.read(s->shadow.arg, -1, s->scratch);
 		err = counter_track__init(&s->shadow_track, s->shadow.group, s->scratch);
 		if (err < 0)
 			goto fail;
@@ -163,7 +186,7 @@ void vm_stats__charge(struct vm_stats *s, unsigned phase)
 	if (s->have_kvm && kvm_stats__read(&s->kvm, s->scratch) == 0)
 		counter_track__charge(&s->kvm_track, phase, s->scratch);
 	if (s->shadow.group) {
-		s->shadow.read(s->shadow.arg, s->scratch);
+		s->shadow.read(s->shadow.arg, -1, s->scratch);
 		counter_track__charge(&s->shadow_track, phase, s->scratch);
 	}
 	pthread_mutex_unlock(&s->lock);

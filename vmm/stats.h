@@ -1,9 +1,10 @@
 /*
  * Exit accounting. Each vCPU charges its user-space exits, hypercalls,
- * flushes, time and KVM vCPU statistics to its current phase
- * (UMBRA_HC_PHASE); VM-wide counters (KVM's VM statistics, the shadow
- * library's) are charged, at every phase change of any vCPU, to the phase
- * that vCPU leaves. docs/stats.md describes the report.
+ * flushes, time, KVM vCPU statistics and the shadow library's counters of
+ * its own calls to its current phase (UMBRA_HC_PHASE); VM-wide values
+ * (KVM's VM statistics, the shadow pool's gauges) are charged, at every
+ * phase change of any vCPU, to the phase that vCPU leaves. docs/stats.md
+ * describes the report.
  */
 #ifndef UMBRA_VMM_STATS_H
 #define UMBRA_VMM_STATS_H
@@ -57,22 +58,22 @@ struct vcpu_stats {
 	struct kvm_stats kvm;
 	struct counter_track kvm_track;
 	uint64_t *kvm_now; /* scratch for a snapshot */
-};
-
-/* A VM-wide source of counters: the shadow library's, read through read(). */
-struct counter_source {
-	const struct counter_group *group;
-	void (*read)(void *arg, uint64_t *values);
-	void *arg;
+	int cpu;           /* this vCPU's index, for the shadow source */
+	/* The shadow library's counters of this vCPU's calls; group NULL in native mode. */
+	struct counter_source shadow;
+	struct counter_track shadow_track;
+	uint64_t *shadow_now; /* scratch for a snapshot */
 };
 
 /* VM-wide accounting. */
 struct vm_stats {
-	pthread_mutex_t lock; /* protects the tracks and scratch below */
+	/* Protects the tracks and scratch below. Taken with no other VMM lock
+	 * held; the shadow library's read takes only its own. */
+	pthread_mutex_t lock;
 	bool have_kvm;
 	struct kvm_stats kvm; /* KVM's VM statistics */
 	struct counter_track kvm_track;
-	struct counter_source shadow; /* group NULL in native mode */
+	struct counter_source shadow; /* the shadow pool's gauges; group NULL in native mode */
 	struct counter_track shadow_track;
 	uint64_t *scratch;         /* for a snapshot of either */
 	uint64_t start_ns, end_ns; /* the guest's run, CLOCK_MONOTONIC */
@@ -82,14 +83,16 @@ struct vm_stats {
 uint64_t stats__now_ns(void);
 
 /*
- * vCPU accounting. kvm_fd is the vCPU's stats fd (taken over) or negative.
- * Returns 0 or a negative errno; on failure holds nothing.
+ * vCPU accounting for vCPU cpu. kvm_fd is its KVM stats fd (taken over) or
+ * negative; shadow is NULL or a source to read for cpu. Returns 0 or a
+ * negative errno; on failure holds nothing.
  */
-int vcpu_stats__init(struct vcpu_stats *s, int kvm_fd);
+int vcpu_stats__init(struct vcpu_stats *s, int cpu, int kvm_fd,
+		     const struct counter_source *shadow);
 void vcpu_stats__release(struct vcpu_stats *s);
 /* The vCPU starts running guest code: take the first snapshot, phase 0. */
 void vcpu_stats__begin(struct vcpu_stats *s);
-/* Charges time and KVM counters to the current phase and moves to `phase`. */
+/* Charges time and counters to the current phase and moves to `phase`. */
 void vcpu_stats__set_phase(struct vcpu_stats *s, unsigned phase);
 /* The vCPU stopped: charges the current phase. */
 void vcpu_stats__end(struct vcpu_stats *s);
@@ -99,7 +102,7 @@ static inline struct phase_counters *vcpu_stats__cur(struct vcpu_stats *s)
 	return &s->phases[s->phase];
 }
 
-/* VM accounting. kvm_fd as above; shadow may have a NULL group. */
+/* VM accounting. kvm_fd as above; shadow NULL or a source to read for the VM. */
 int vm_stats__init(struct vm_stats *s, int kvm_fd, const struct counter_source *shadow);
 void vm_stats__release(struct vm_stats *s);
 /* Snapshots the VM-wide counters and charges the change to `phase`. Takes s->lock. */

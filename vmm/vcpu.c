@@ -14,6 +14,7 @@
 #include <umbra/abi.h>
 
 #include "cpuid.h"
+#include "mmu.h"
 #include "park.h"
 #include "pvh.h"
 #include "vm.h"
@@ -53,7 +54,13 @@ int vcpu__init(struct vcpu *v, struct vm *vm, unsigned id)
 	if (err < 0)
 		return err;
 	stats_fd = kvm__stats_fd(&vm->kvm, v->fd);
-	return vcpu_stats__init(&v->stats, stats_fd >= 0 ? stats_fd : -1);
+	struct counter_source shadow = {
+		.group = &mmu_counters,
+		.read = mmu__read_counters,
+		.arg = vm->mmu,
+	};
+	return vcpu_stats__init(&v->stats, (int)id, stats_fd >= 0 ? stats_fd : -1,
+				vm->mmu ? &shadow : NULL);
 }
 
 void vcpu__release(struct vcpu *v)

@@ -16,6 +16,7 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include "mmu.h"
 #include "park.h"
 #include "pvh.h"
 #include "vcpu.h"
@@ -94,6 +95,14 @@ int vm__init(struct vm *vm, const struct run_config *cfg, const struct elf_image
 			(unsigned long long)vm->mem.size, strerror(-err));
 		goto fail;
 	}
+	if (cfg->paging != PAGING_NATIVE) {
+		err = mmu__init(vm, &vm->mmu);
+		if (err < 0) {
+			fprintf(stderr, "umbra: cannot set up the shadow MMU: %s\n",
+				strerror(-err));
+			goto fail;
+		}
+	}
 	err = init_vcpus(vm);
 	if (err < 0)
 		goto fail;
@@ -102,8 +111,13 @@ int vm__init(struct vm *vm, const struct run_config *cfg, const struct elf_image
 		fprintf(stderr, "umbra: cannot set the boot vCPU's state: %s\n", strerror(-err));
 		goto fail;
 	}
+	struct counter_source gauges = {
+		.group = vm->mmu ? &mmu_gauges : NULL,
+		.read = mmu__read_gauges,
+		.arg = vm->mmu,
+	};
 	stats_fd = kvm__stats_fd(&vm->kvm, -1);
-	err = vm_stats__init(&vm->stats, stats_fd >= 0 ? stats_fd : -1, NULL);
+	err = vm_stats__init(&vm->stats, stats_fd >= 0 ? stats_fd : -1, &gauges);
 	if (err < 0) {
 		fprintf(stderr, "umbra: cannot read KVM's statistics: %s\n", strerror(-err));
 		goto fail;
@@ -125,6 +139,8 @@ void vm__release(struct vm *vm)
 	if (vm->stop_fd >= 0)
 		close(vm->stop_fd);
 	vm_stats__release(&vm->stats);
+	mmu__release(vm->mmu);
+	vm->mmu = NULL;
 	if (vm->vcpus) {
 		for (unsigned i = 0; i < vm->nr_vcpus; i++) {
 			if (vm->vcpus[i].run)
@@ -253,6 +269,24 @@ static void wait_for_stop(struct vm *vm, int sig_fd)
 	}
 }
 
+/*
+ * The vCPU threads are gone: with --check, the invariants once more; and
+ * whether the guest left shadow pages behind. A broken invariant makes
+ * the run a VMM error, whatever the guest did.
+ */
+static void check_at_end(struct vm *vm)
+{
+	char why[256];
+
+	vm->pool_full = mmu__pool_full_at_end(vm->mmu);
+	if (!vm->cfg->check || mmu__check(vm->mmu, why, sizeof(why)) == 0)
+		return;
+	snprintf(vm->result.message, sizeof(vm->result.message),
+		 "shadow invariant broken at the end of the run: %s", why);
+	vm->result.reason = STOP_VMM_ERROR;
+	vm->result.vcpu = -1;
+}
+
 int vm__run(struct vm *vm)
 {
 	struct sigaction sa = {.sa_handler = kick_handler, .sa_flags = SA_RESTART};
@@ -294,6 +328,8 @@ int vm__run(struct vm *vm)
 	}
 	vm_stats__charge(&vm->stats, vm->vcpus[0].stats.phase);
 	vm_stats__end(&vm->stats);
+	if (vm->mmu)
+		check_at_end(vm);
 	close(sig_fd);
 out_mask:
 	pthread_sigmask(SIG_SETMASK, &old, NULL);

@@ -14,6 +14,7 @@
 #include "kvm.h"
 #include "stats.h"
 
+struct mmu;
 struct vcpu;
 
 /* How a run ended; the first reason recorded wins. */
@@ -49,9 +50,12 @@ struct vm {
 	struct kvm kvm;
 	unsigned nr_vcpus;
 	struct vcpu *vcpus; /* nr_vcpus of them */
+	struct mmu *mmu;    /* the shadow MMU; NULL with --paging native */
 	uint64_t start_ns;  /* when the boot vCPU first ran (UMBRA_HC_CLOCK's zero) */
 	int stop_fd;        /* eventfd, signalled once when the guest stops */
 	struct vm_stats stats;
+	/* After the run, in the shadow modes: */
+	bool pool_full; /* every pool page free again: the guest destroyed all it made */
 
 	/*
 	 * lock protects the run state below and each vCPU's run state

@@ -337,7 +337,6 @@ cow:
 
 /* IDT (#BP, DPL 3; #PF), TSS with RSP0, GDT with the TSS, ltr. */
 setup_cpu:
-	lea idt(%rip), %rdi
 	lea bp_handler(%rip), %rsi
 	mov $3, %ecx
 	mov $0xee, %edx			/* interrupt gate, DPL 3 */
@@ -366,8 +365,9 @@ setup_cpu:
 	ltr %ax
 	ret
 
-/* set_gate(rdi = idt, rsi = handler, ecx = vector, edx = type and DPL) */
+/* set_gate(rsi = handler, ecx = vector, edx = type and DPL) */
 set_gate:
+	lea idt(%rip), %rdi
 	shl $4, %rcx
 	add %rcx, %rdi
 	mov %rsi, %rax

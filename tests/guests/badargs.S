@@ -5,7 +5,7 @@
  *   "badargs: N cases passed, E of them errors"   and exits 0, or
  *   "badargs: FAIL <case> returned <x> expected <y>" and exits 1.
  * In the shadow modes (CPUID flag) the UMBRA_HC_AS_* cases expect the
- * library's codes, in native mode -EOPNOTSUPP.
+ * VMM's and the library's codes, in native mode -EOPNOTSUPP.
  */
 #include "guest.h"
 
@@ -69,6 +69,28 @@ native_cases:
 	case UMBRA_HC_AS_SWITCH, 0, 0, 0, 0, 0, E(UMBRA_EOPNOTSUPP), "as_switch in native mode"
 native_cases_end:
 
+/* Shadow modes: the VMM's own checks, then the library's handle checks
+ * (no address space exists while these run). */
+shadow_cases:
+	case UMBRA_HC_AS_CREATE, 0x200001, 0, 0, 0, 0, E(UMBRA_EINVAL), "as_create of an unaligned root"
+	case UMBRA_HC_AS_CREATE, RAM_END, 0, 0, 0, 0, E(UMBRA_EFAULT), "as_create of a root in the pool"
+	case UMBRA_HC_AS_CREATE, 0xfffffffffffff000, 0, 0, 0, 0, E(UMBRA_EFAULT), "as_create of a root at the top"
+	case UMBRA_HC_AS_DESTROY, 12345, 0, 0, 0, 0, E(UMBRA_EBADF), "as_destroy of an unknown handle"
+	case UMBRA_HC_AS_DESTROY, 0x100000001, 0, 0, 0, 0, E(UMBRA_EBADF), "as_destroy of handle 2^32+1"
+	case UMBRA_HC_AS_FORK, 12345, 0x200000, 0, 0, 0, E(UMBRA_EBADF), "as_fork of an unknown parent"
+	case UMBRA_HC_AS_FORK, 12345, 0x200008, 0, 0, 0, E(UMBRA_EINVAL), "as_fork to an unaligned root"
+	case UMBRA_HC_AS_FORK, 12345, RAM_END, 0, 0, 0, E(UMBRA_EFAULT), "as_fork to a root in the pool"
+	case UMBRA_HC_AS_FAULT, 12345, 0, UMBRA_PF_WRITE, 0, 0, E(UMBRA_EBADF), "as_fault of an unknown handle"
+	case UMBRA_HC_AS_FAULT, 12345, 0, 0x20, 0, 0, E(UMBRA_EINVAL), "as_fault with an unknown error-code bit"
+	case UMBRA_HC_AS_UPDATE, 12345, 0x100000, 1, 0, 0, E(UMBRA_EBADF), "as_update of an unknown handle"
+	case UMBRA_HC_AS_UPDATE, 12345, 0x100000, (UMBRA_UPDATE_MAX+1), 0, 0, E(UMBRA_E2BIG), "as_update of too many entries"
+	case UMBRA_HC_AS_UPDATE, 12345, (RAM_END-24), 2, 0, 0, E(UMBRA_EFAULT), "as_update array across the end of RAM"
+	case UMBRA_HC_AS_UPDATE, 12345, BIG, 1, 0, 0, E(UMBRA_EFAULT), "as_update array that wraps"
+	case UMBRA_HC_AS_UPDATE, 12345, 0x100000, BIG, 0, 0, E(UMBRA_E2BIG), "as_update count that overflows"
+	case UMBRA_HC_AS_SWITCH, 12345, 0, 0, 0, 0, E(UMBRA_EBADF), "as_switch to an unknown handle"
+	case UMBRA_HC_AS_SWITCH, 0x100000000, 0, 0, 0, 0, E(UMBRA_EBADF), "as_switch to handle 2^32"
+shadow_cases_end:
+
 	.text
 	.globl guest_main
 guest_main:
@@ -87,7 +109,13 @@ guest_main:
 	jnz out
 	lea native_cases(%rip), %rdi
 	lea native_cases_end(%rip), %rsi
-	call run_cases
+	mov $UMBRA_CPUID_INFO, %eax
+	cpuid
+	test $UMBRA_CPUID_F_SHADOW, %ebx
+	jz 1f
+	lea shadow_cases(%rip), %rdi
+	lea shadow_cases_end(%rip), %rsi
+1:	call run_cases
 	test %rax, %rax
 	jnz out
 	lea passed(%rip), %rdi

@@ -70,7 +70,8 @@ VMM_KVM_TESTS = \
 	tests/vmm/hello.sh \
 	tests/vmm/hypercount.sh \
 	tests/vmm/badargs.sh \
-	tests/vmm/misbehave.sh
+	tests/vmm/misbehave.sh \
+	tests/vmm/astest.sh
 TESTS += $(VMM_KVM_TESTS)
 EXTRA_DIST += $(VMM_KVM_TESTS)
 # Two vCPU threads, the main thread, signals: the TSan build runs these.
