@@ -7,7 +7,7 @@
  * the guest again: shadow_flush_begin(), the dummy-memslot flush of its
  * own thread, shadow_flush_done(). The library keeps freed pages in limbo
  * until a flush that began after the free has completed (defer_free), and
- * calls back into mmu_flush() when it needs them sooner.
+ * calls flush_callback() when it needs them sooner.
  */
 #include <config.h>
 
@@ -21,59 +21,38 @@
 #include <umbra/abi.h>
 
 #include "shadow/shadow.h"
-#include "park.h"
 #include "vcpu.h"
 #include "vm.h"
 
 /* The vCPU whose thread this is, for the library's flush callback. */
 static _Thread_local struct vcpu *current_vcpu;
 
-struct stat_field {
-	const char *name;
-	size_t offset; /* in struct shadow_stats */
-};
-#define FIELD(name)                                                                                \
-	{                                                                                          \
-#name, offsetof(struct shadow_stats, name)                                         \
-	}
+/* The fields of struct shadow_stats: events, then gauges. */
+/* clang-format off */
+#define SHADOW_COUNTERS(X) \
+	X(share_exclusive) X(share_shared) X(unshare_copy) X(unshare_exclusive) \
+	X(unshare_copy_last) X(pmd_freed) X(fill_private) X(fill_shared) X(fill_raced) \
+	X(fault_guest) X(fault_spurious) X(updates) X(forks_share) X(forks_copy) \
+	X(forks_lazy) X(shadow_entries_written) X(guest_entries_written) \
+	X(pages_allocated) X(pages_freed) X(flushes) X(alloc_failures)
+#define SHADOW_GAUGES(X) X(pages_now) X(pages_peak) X(address_spaces_now)
+#define NAME(field) #field,
+#define OFFSET(field) offsetof(struct shadow_stats, field),
+#define CUMULATIVE(field) COUNTER_CUMULATIVE,
+/* clang-format on */
 
-static const struct stat_field counter_fields[] = {
-	FIELD(share_exclusive),
-	FIELD(share_shared),
-	FIELD(unshare_copy),
-	FIELD(unshare_exclusive),
-	FIELD(unshare_copy_last),
-	FIELD(pmd_freed),
-	FIELD(fill_private),
-	FIELD(fill_shared),
-	FIELD(fill_raced),
-	FIELD(fault_guest),
-	FIELD(fault_spurious),
-	FIELD(updates),
-	FIELD(forks_share),
-	FIELD(forks_copy),
-	FIELD(forks_lazy),
-	FIELD(shadow_entries_written),
-	FIELD(guest_entries_written),
-	FIELD(pages_allocated),
-	FIELD(pages_freed),
-	FIELD(flushes),
-	FIELD(alloc_failures),
-};
-static const struct stat_field gauge_fields[] = {
-	FIELD(pages_now),
-	FIELD(pages_peak),
-	FIELD(address_spaces_now),
-};
-#define NR_COUNTERS (sizeof(counter_fields) / sizeof(counter_fields[0]))
-#define NR_GAUGES (sizeof(gauge_fields) / sizeof(gauge_fields[0]))
+static const char *const counter_names[] = {SHADOW_COUNTERS(NAME)};
+static const size_t counter_offsets[] = {SHADOW_COUNTERS(OFFSET)};
+static const enum counter_kind counter_kinds[] = {SHADOW_COUNTERS(CUMULATIVE)};
+static const char *const gauge_names[] = {SHADOW_GAUGES(NAME)};
+static const size_t gauge_offsets[] = {SHADOW_GAUGES(OFFSET)};
+static const enum counter_kind gauge_kinds[] = {COUNTER_INSTANT, COUNTER_PEAK, COUNTER_INSTANT};
+
+#define NR_COUNTERS (sizeof(counter_names) / sizeof(counter_names[0]))
+#define NR_GAUGES (sizeof(gauge_names) / sizeof(gauge_names[0]))
 _Static_assert((NR_COUNTERS + NR_GAUGES) * sizeof(uint64_t) == sizeof(struct shadow_stats),
 	       "every shadow_stats field is reported");
-
-static const char *counter_names[NR_COUNTERS], *gauge_names[NR_GAUGES];
-static enum counter_kind counter_kinds[NR_COUNTERS];
-static const enum counter_kind gauge_kinds[NR_GAUGES] = {COUNTER_INSTANT, COUNTER_PEAK,
-							 COUNTER_INSTANT};
+_Static_assert(sizeof(gauge_kinds) / sizeof(gauge_kinds[0]) == NR_GAUGES, "a kind per gauge");
 
 const struct counter_group mmu_counters = {
 	.n = NR_COUNTERS,
@@ -86,11 +65,11 @@ const struct counter_group mmu_gauges = {
 	.kinds = gauge_kinds,
 };
 
-static void copy_fields(const struct shadow_stats *s, const struct stat_field *f, size_t n,
+static void copy_fields(const struct shadow_stats *s, const size_t *offsets, size_t n,
 			uint64_t *values)
 {
 	for (size_t i = 0; i < n; i++)
-		memcpy(&values[i], (const char *)s + f[i].offset, sizeof(uint64_t));
+		memcpy(&values[i], (const char *)s + offsets[i], sizeof(uint64_t));
 }
 
 void mmu__read_counters(void *mmu, int cpu, uint64_t *values)
@@ -100,7 +79,7 @@ void mmu__read_counters(void *mmu, int cpu, uint64_t *values)
 
 	if (cpu < 0 || shadow_stats_read_cpu(m->sh, (unsigned)cpu, &s) < 0)
 		shadow_stats_read(m->sh, &s);
-	copy_fields(&s, counter_fields, NR_COUNTERS, values);
+	copy_fields(&s, counter_offsets, NR_COUNTERS, values);
 }
 
 void mmu__read_gauges(void *mmu, int cpu, uint64_t *values)
@@ -110,7 +89,7 @@ void mmu__read_gauges(void *mmu, int cpu, uint64_t *values)
 
 	(void)cpu; /* the library keeps them for the VM only */
 	shadow_stats_read(m->sh, &s);
-	copy_fields(&s, gauge_fields, NR_GAUGES, values);
+	copy_fields(&s, gauge_offsets, NR_GAUGES, values);
 }
 
 /* Flushes on v's dummy slot for the library, and counts it. 0 or -errno. */
@@ -148,12 +127,6 @@ int mmu__init(struct vm *vm, struct mmu **out)
 	int err;
 
 	*out = NULL;
-	for (size_t i = 0; i < NR_COUNTERS; i++) {
-		counter_names[i] = counter_fields[i].name;
-		counter_kinds[i] = COUNTER_CUMULATIVE;
-	}
-	for (size_t i = 0; i < NR_GAUGES; i++)
-		gauge_names[i] = gauge_fields[i].name;
 	m = calloc(1, sizeof(*m));
 	if (!m)
 		return -ENOMEM;
