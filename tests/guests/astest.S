@@ -443,7 +443,7 @@ tss:
 
 	.balign 4096
 idt:
-	.fill 256, 16, 0
+	.fill 512, 8, 0
 
 /* The kernel slot: RAM only (64 MiB by 2 MiB pages), supervisor. */
 	.balign 4096
