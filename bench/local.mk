@@ -1,1 +1,7 @@
-# bench: build rules (filled in by the part that owns this folder)
+# bench: benchmarks (not tests). bench/shadow-fork measures one fork of the
+# shadow MMU by policy; docs/shadow.md has its numbers and how to run it.
+noinst_PROGRAMS += bench/shadow-fork
+bench_shadow_fork_SOURCES = bench/shadow_fork.c
+bench_shadow_fork_CPPFLAGS = $(SHADOW_TEST_CPPFLAGS)
+bench_shadow_fork_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+bench_shadow_fork_LDADD = tests/shadow/libshadowfx.a shadow/libshadow.a $(CHECK_LIBS)

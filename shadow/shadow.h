@@ -46,10 +46,11 @@ struct shadow_config {
 	 */
 	bool defer_free;
 	/*
-	 * Called with the caller's address-space lock held (no other lock of
-	 * the library) when an allocation finds the free list empty but pages
-	 * in limbo: it must flush (shadow_flush_begin, flush, _done) and return
-	 * 0, or return a negative errno. May be NULL.
+	 * Called when an allocation finds the free list short but pages in
+	 * limbo, with the caller's address-space lock held (in
+	 * shadow_as_create, the kernel-mirror lock instead) and no other lock
+	 * of the library: it must flush (shadow_flush_begin, flush, _done)
+	 * and return 0, or return a negative errno. May be NULL.
 	 */
 	int (*flush)(void *flush_arg);
 	void *flush_arg;
@@ -72,6 +73,12 @@ void shadow_destroy(struct shadow *sh);
  * vCPU (shadow_switch); every operation on it from another vCPU fails with
  * -EBUSY. This is the rule that lets a changed entry be flushed by the one
  * vCPU that may have cached it (docs/shadow.md, "TLBs and freed pages").
+ * A cpu out of range is -EINVAL.
+ *
+ * Create: -EINVAL/-EFAULT for a bad root. The first address space builds
+ * the kernel-slot mirror from its root; later ones must carry the same
+ * kernel-slot entry (modulo A and D), else -EINVAL. -ENOSPC if max_as are
+ * alive; -ENOMEM with nothing changed.
  */
 int shadow_as_create(struct shadow *sh, unsigned cpu, uint64_t guest_root, uint32_t *handle);
 /* Fails with -EBUSY while the address space is loaded on any vCPU. */
@@ -85,6 +92,10 @@ int shadow_as_destroy(struct shadow *sh, unsigned cpu, uint32_t handle);
  * false), clears W on every user-writable leaf entry in both guest tables
  * (copy-on-write), and gives the child a shadow by `policy`.
  * All pages needed are reserved first: on -ENOMEM nothing has changed.
+ * The check is of shape, not of every frame (a leaf's frame is checked
+ * when it is filled): equal entries, tables in RAM, no user table page
+ * twice in the two trees, no child leaf that maps one of the child's own
+ * tables (-ELOOP). -ENOSPC if max_as are alive.
  */
 int shadow_as_fork(struct shadow *sh, unsigned cpu, uint32_t parent, uint64_t child_root,
 		   enum shadow_policy policy, uint32_t *child);
@@ -92,9 +103,16 @@ int shadow_as_fork(struct shadow *sh, unsigned cpu, uint32_t parent, uint64_t ch
 /*
  * Loads `handle` (or 0: the root that maps only the kernel slot) on `cpu`
  * and unloads what was loaded there; *root_gpa is the shadow root to put in
- * CR3. -EBUSY if the address space is loaded on another vCPU.
+ * CR3. -EBUSY if the address space is loaded on another vCPU; -ENOENT for
+ * handle 0 before any address space exists (there is no mirror yet).
  */
 int shadow_switch(struct shadow *sh, unsigned cpu, uint32_t handle, uint64_t *root_gpa);
+/*
+ * Loads nothing on `cpu` (a vCPU that stops). The kernel-only root keeps
+ * the kernel mirror alive while it is loaded somewhere, so a VMM that
+ * wants shadow_pool_full() after destroying everything unloads first.
+ */
+int shadow_unload(struct shadow *sh, unsigned cpu);
 
 /* Access bits of a fault (the x86 #PF error code's W, U, I/D bits). */
 #define SHADOW_ACCESS_WRITE 0x2u
@@ -111,7 +129,10 @@ enum shadow_fault_result {
  * A fault at `va` with `access`: walks the guest tables itself (it never
  * takes the guest's word), and fills the shadow if they allow the access.
  * Sets A (and D on a write) in the guest entry it fills from. Returns an
- * enum shadow_fault_result or a negative errno.
+ * enum shadow_fault_result or a negative errno: a malformed guest entry on
+ * the walk (as shadow_walk_guest), -ENOMEM (nothing changed). Faults in
+ * the kernel slot are never filled (the mirror is whole): SPURIOUS or
+ * GUEST.
  */
 int shadow_fault(struct shadow *sh, unsigned cpu, uint32_t handle, uint64_t va, unsigned access);
 
@@ -119,16 +140,24 @@ int shadow_fault(struct shadow *sh, unsigned cpu, uint32_t handle, uint64_t va, 
 struct shadow_update {
 	uint64_t va;
 	uint64_t value;
-	unsigned level; /* 1 = PT, 2 = PD, 3 = PDPT, 4 = PML4 */
+	unsigned level;    /* 1 = PT, 2 = PD, 3 = PDPT, 4 = PML4 */
+	uint32_t reserved; /* must be 0 (umbra_pt_update.reserved) */
 };
 #define SHADOW_UPDATE_MAX 512u
 
 /*
  * Applies updates in order, each one whole or not at all (validated and
  * its pages reserved before anything changes). Returns how many were
- * applied; if fewer than n, *first_error is the negative errno of update
- * [return value]. -E2BIG if n > SHADOW_UPDATE_MAX, -EBADF/-EBUSY for the
- * handle (then nothing is applied).
+ * applied; if fewer than n, *first_error (if not NULL) is the negative
+ * errno of update [return value]. -E2BIG if n > SHADOW_UPDATE_MAX,
+ * -EBADF/-EBUSY for the handle (then nothing is applied).
+ * Per update: -EINVAL a bad level, reserved field or non-canonical va, or
+ * a new value with a reserved PS bit, a 1 GiB page or a misaligned 2 MiB
+ * frame; -EPERM the kernel slot; -ENOENT a table above the entry missing
+ * (-EINVAL if a 2 MiB page stands there); -EFAULT/-ELOOP a new value that
+ * points outside RAM or into the pool, or at a table of its own walk;
+ * -ENOMEM no page for the unshare. Level 1 unshares a write-protected pmd
+ * page first; levels 2-4 drop the shadow under the entry.
  */
 int shadow_update(struct shadow *sh, unsigned cpu, uint32_t handle,
 		  const struct shadow_update *updates, size_t n, int *first_error);
@@ -151,7 +180,11 @@ struct shadow_walk {
 	bool writable, user, exec; /* effective over all levels */
 	bool accessed, dirty;      /* of the leaf entry */
 };
-/* 0 and *w (present or not), or a negative errno for a malformed table. */
+/* 0 and *w (present or not), or a negative errno for a malformed table:
+ * -EFAULT an entry points outside RAM or into the pool, -ELOOP at a table
+ * of its own walk (a user leaf too: it would let the guest write its
+ * tables), -EINVAL a misaligned root, a PS bit in a PML4 entry, a 1 GiB
+ * page, a misaligned 2 MiB frame, a non-canonical va. */
 int shadow_walk_guest(struct shadow *sh, uint64_t guest_root, uint64_t va, struct shadow_walk *w);
 
 /* The reference count of the pmd page that maps va in `handle`'s shadow, or
@@ -195,6 +228,14 @@ struct shadow_stats {
 	uint64_t address_spaces_now;
 };
 void shadow_stats_read(struct shadow *sh, struct shadow_stats *out);
+/*
+ * The same counters, charged to the vCPU whose call did the work (the
+ * `cpu` argument; the flush counter to the vCPU that last made a call on
+ * the flushing thread). The gauges pages_now, pages_peak and
+ * address_spaces_now are global only and read 0 here. -EINVAL for a cpu
+ * out of range.
+ */
+int shadow_stats_read_cpu(struct shadow *sh, unsigned cpu, struct shadow_stats *out);
 
 /*
  * The invariant checker. Call it only while no other call is running on
@@ -208,6 +249,13 @@ void shadow_stats_read(struct shadow *sh, struct shadow_stats *out);
  * with the first violation described in why.
  */
 int shadow_check(struct shadow *sh, bool sound, char *why, size_t why_len);
+
+/*
+ * shadow_check()'s soundness check for one address space, safe while other
+ * calls run (it takes that address space's lock), plus: a writable PD
+ * entry points at a pmd page of count 1. 0, -EBADF, or -EUCLEAN and why.
+ */
+int shadow_check_as(struct shadow *sh, uint32_t handle, char *why, size_t why_len);
 
 /* True when every pool page is free or in limbo (all address spaces gone). */
 bool shadow_pool_full(struct shadow *sh);

@@ -54,9 +54,14 @@
  *
  * Secondary vCPUs wait until the boot vCPU starts them with
  * UMBRA_HC_CPU_START; they begin in 64-bit mode at CPL 0 with
- * CS = UMBRA_BOOT_CS, DS/ES/SS = UMBRA_BOOT_DS (the guest's GDT must use
- * these selectors), CR0 = PE|MP|ET|NE|WP|PG, CR4 = PAE|PGE|OSFXSR|OSXMMEXCPT,
+ * CS = UMBRA_BOOT_CS, DS/ES/SS/FS/GS = UMBRA_BOOT_DS (the guest's GDT must use
+ * these selectors), GDTR and IDTR copied from the calling vCPU,
+ * CR0 = PE|MP|ET|NE|WP|PG, CR4 = PAE|PGE|OSFXSR|OSXMMEXCPT,
  * EFER = LME|LMA|NXE, interrupts off, %rdi = vCPU index, %rsi = the argument.
+ *
+ * There are no interrupts: `hlt` parks a vCPU until UMBRA_HC_KICK, like
+ * UMBRA_HC_IDLE without a timeout (the VMM stops a guest whose started
+ * vCPUs are all halted).
  */
 #define UMBRA_BOOT_CS 0x08
 #define UMBRA_BOOT_DS 0x10
@@ -73,7 +78,7 @@
 #define UMBRA_HC_PANIC 3       /* (gpa, len of message) -> does not return */
 #define UMBRA_HC_PHASE 4       /* (phase) -> previous phase of this vCPU */
 #define UMBRA_HC_CPU_START 5   /* (cpu, rip, rsp, cr3, arg) -> 0 */
-#define UMBRA_HC_IDLE 6        /* (timeout_ns) -> 0; parks this vCPU until kicked or timeout */
+#define UMBRA_HC_IDLE 6        /* (timeout_ns) -> 0; parks until kicked or timeout (0: no wait) */
 #define UMBRA_HC_KICK 7        /* (cpu) -> 0; wakes a vCPU parked in UMBRA_HC_IDLE */
 #define UMBRA_HC_CLOCK 8       /* () -> nanoseconds since the VMM started the guest */
 #define UMBRA_HC_AS_CREATE 16  /* (guest_root) -> handle > 0 */
@@ -89,7 +94,7 @@
 
 #define UMBRA_CONSOLE_MAX 4096u
 #define UMBRA_UPDATE_MAX 512u /* entries in one UMBRA_HC_AS_UPDATE */
-#define UMBRA_AS_KERNEL 0u    /* UMBRA_HC_AS_SWITCH: the root that maps only the kernel slot */
+#define UMBRA_AS_KERNEL 0     /* UMBRA_HC_AS_SWITCH: the root that maps only the kernel slot */
 
 /* UMBRA_HC_AS_FAULT results */
 #define UMBRA_FAULT_FIXED 0    /* hidden fault: the shadow now allows the access; retry */

@@ -1,1 +1,92 @@
-# tests/vmm: build rules (filled in by the part that owns this folder)
+# tests/vmm: the VMM's tests, and the small test guests (tests/guests) they run.
+
+## Test guests: assembly on tests/guests/boot.S, freestanding flags only.
+TEST_GUEST_INCLUDES = $(GUEST_CPPFLAGS) -I$(top_srcdir)/tests/guests
+TEST_GUEST_LINK = $(GUEST_LINK_FLAGS) -Wl,-T,$(top_srcdir)/tests/guests/guest.lds
+TEST_GUEST_LDS = $(top_srcdir)/tests/guests/guest.lds
+EXTRA_DIST += tests/guests/guest.lds
+noinst_HEADERS += tests/guests/guest.h
+
+noinst_PROGRAMS += tests/guests/hello.elf
+tests_guests_hello_elf_SOURCES = tests/guests/boot.S tests/guests/hello.S
+tests_guests_hello_elf_CPPFLAGS = $(TEST_GUEST_INCLUDES)
+tests_guests_hello_elf_CCASFLAGS = $(GUEST_CCASFLAGS)
+tests_guests_hello_elf_CFLAGS = $(GUEST_CFLAGS)
+tests_guests_hello_elf_LDFLAGS = $(TEST_GUEST_LINK)
+tests_guests_hello_elf_DEPENDENCIES = $(TEST_GUEST_LDS)
+
+noinst_PROGRAMS += tests/guests/hypercount.elf
+tests_guests_hypercount_elf_SOURCES = tests/guests/boot.S tests/guests/hypercount.S
+tests_guests_hypercount_elf_CPPFLAGS = $(TEST_GUEST_INCLUDES)
+tests_guests_hypercount_elf_CCASFLAGS = $(GUEST_CCASFLAGS)
+tests_guests_hypercount_elf_CFLAGS = $(GUEST_CFLAGS)
+tests_guests_hypercount_elf_LDFLAGS = $(TEST_GUEST_LINK)
+tests_guests_hypercount_elf_DEPENDENCIES = $(TEST_GUEST_LDS)
+
+noinst_PROGRAMS += tests/guests/badargs.elf
+tests_guests_badargs_elf_SOURCES = tests/guests/boot.S tests/guests/badargs.S
+tests_guests_badargs_elf_CPPFLAGS = $(TEST_GUEST_INCLUDES)
+tests_guests_badargs_elf_CCASFLAGS = $(GUEST_CCASFLAGS)
+tests_guests_badargs_elf_CFLAGS = $(GUEST_CFLAGS)
+tests_guests_badargs_elf_LDFLAGS = $(TEST_GUEST_LINK)
+tests_guests_badargs_elf_DEPENDENCIES = $(TEST_GUEST_LDS)
+
+noinst_PROGRAMS += tests/guests/misbehave.elf
+tests_guests_misbehave_elf_SOURCES = tests/guests/boot.S tests/guests/misbehave.S
+tests_guests_misbehave_elf_CPPFLAGS = $(TEST_GUEST_INCLUDES)
+tests_guests_misbehave_elf_CCASFLAGS = $(GUEST_CCASFLAGS)
+tests_guests_misbehave_elf_CFLAGS = $(GUEST_CFLAGS)
+tests_guests_misbehave_elf_LDFLAGS = $(TEST_GUEST_LINK)
+tests_guests_misbehave_elf_DEPENDENCIES = $(TEST_GUEST_LDS)
+
+noinst_PROGRAMS += tests/guests/flushprobe.elf
+tests_guests_flushprobe_elf_SOURCES = tests/guests/boot.S tests/guests/flushprobe.S
+tests_guests_flushprobe_elf_CPPFLAGS = $(TEST_GUEST_INCLUDES)
+tests_guests_flushprobe_elf_CCASFLAGS = $(GUEST_CCASFLAGS)
+tests_guests_flushprobe_elf_CFLAGS = $(GUEST_CFLAGS)
+tests_guests_flushprobe_elf_LDFLAGS = $(TEST_GUEST_LINK)
+tests_guests_flushprobe_elf_DEPENDENCIES = $(TEST_GUEST_LDS)
+
+noinst_PROGRAMS += tests/guests/astest.elf
+tests_guests_astest_elf_SOURCES = tests/guests/boot.S tests/guests/astest.S
+tests_guests_astest_elf_CPPFLAGS = $(TEST_GUEST_INCLUDES)
+tests_guests_astest_elf_CCASFLAGS = $(GUEST_CCASFLAGS)
+tests_guests_astest_elf_CFLAGS = $(GUEST_CFLAGS)
+tests_guests_astest_elf_LDFLAGS = $(TEST_GUEST_LINK)
+tests_guests_astest_elf_DEPENDENCIES = $(TEST_GUEST_LDS)
+
+## Tests
+EXTRA_DIST += tests/vmm/lib.sh
+VMM_SHELL_TESTS = \
+	tests/vmm/cli.sh \
+	tests/vmm/elf.sh
+TESTS += $(VMM_SHELL_TESTS)
+EXTRA_DIST += $(VMM_SHELL_TESTS)
+
+# Writes malformed copies of a test guest for elf.sh.
+check_PROGRAMS += tests/vmm/mkelf
+tests_vmm_mkelf_SOURCES = tests/vmm/mkelf.c
+VMM_KVM_TESTS = \
+	tests/vmm/hello.sh \
+	tests/vmm/hypercount.sh \
+	tests/vmm/badargs.sh \
+	tests/vmm/misbehave.sh \
+	tests/vmm/astest.sh
+TESTS += $(VMM_KVM_TESTS)
+EXTRA_DIST += $(VMM_KVM_TESTS)
+# Two vCPU threads, the main thread, signals: the TSan build runs these.
+CONCURRENCY_TESTS += tests/vmm/hypercount.sh tests/vmm/badargs.sh tests/vmm/misbehave.sh
+
+# The flush primitive on this KVM, against the flushprobe guest.
+check_PROGRAMS += tests/vmm/flush_test
+tests_vmm_flush_test_SOURCES = tests/vmm/flush_test.c
+tests_vmm_flush_test_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/vmm $(LIBELF_CFLAGS)
+tests_vmm_flush_test_LDADD = $(VMM_LIBS)
+TESTS += tests/vmm/flush_test
+
+# Unit tests of the parts that need no KVM.
+check_PROGRAMS += tests/vmm/unit
+tests_vmm_unit_SOURCES = tests/vmm/unit.c
+tests_vmm_unit_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/vmm $(LIBELF_CFLAGS) $(CHECK_CFLAGS)
+tests_vmm_unit_LDADD = $(VMM_LIBS) $(CHECK_LIBS)
+TESTS += tests/vmm/unit

@@ -1,0 +1,138 @@
+/*
+ * misbehave: does one thing the VMM must stop it for, chosen by the first
+ * word of the command line:
+ *   port      out to port 0x80, which umbra does not emulate
+ *   hcsize    a 1-byte out to the hypercall port
+ *   hcin      an in from the hypercall port
+ *   mmio      a read of guest-physical 0x30000000 (run with --mem below that)
+ *   panic     UMBRA_HC_PANIC("something broke")
+ *   panicbad  UMBRA_HC_PANIC with a message outside guest RAM
+ *   triple    an exception with an empty IDT: a triple fault
+ *   halt      cli; hlt on the only running vCPU
+ *   spin      loops forever at CPL 0 (for --timeout and signals)
+ *   exit7     UMBRA_HC_EXIT(7)
+ *   exit300   UMBRA_HC_EXIT(300)
+ * Anything else prints "misbehave: unknown mode" and exits 3.
+ */
+#include "guest.h"
+
+/* mode name, handler */
+.macro mode name, handler
+	.pushsection .rodata
+9:	.asciz "\name"
+	.popsection
+	.quad 9b, \handler
+.endm
+
+	/* Not in .rodata: the macro puts the names there. */
+	.data
+	.balign 8
+modes:
+	mode "port", do_port
+	mode "hcsize", do_hcsize
+	mode "hcin", do_hcin
+	mode "mmio", do_mmio
+	mode "panic", do_panic
+	mode "panicbad", do_panicbad
+	mode "triple", do_triple
+	mode "halt", do_halt
+	mode "spin", do_spin
+	mode "exit7", do_exit7
+	mode "exit300", do_exit300
+modes_end:
+
+	.text
+	.globl guest_main
+guest_main:
+	push %rbx
+	call cmdline
+	mov %rax, %r8			/* the command line */
+	lea modes(%rip), %rbx
+1:	lea modes_end(%rip), %rax
+	cmp %rax, %rbx
+	jae unknown
+	mov (%rbx), %rsi		/* compare the name with the first word */
+	mov %r8, %rdi
+2:	movzbl (%rsi), %eax
+	movzbl (%rdi), %ecx
+	test %eax, %eax
+	jz 3f
+	cmp %eax, %ecx
+	jne 4f
+	inc %rsi
+	inc %rdi
+	jmp 2b
+3:	cmp $' ', %ecx			/* the name ended: so must the word */
+	je 5f
+	test %ecx, %ecx
+	je 5f
+4:	add $16, %rbx
+	jmp 1b
+5:	pop %rax			/* drop the saved %rbx: handlers do not return */
+	jmp *8(%rbx)
+unknown:
+	lea unknown_msg(%rip), %rdi
+	call puts
+	pop %rbx
+	mov $3, %eax
+	ret
+
+do_port:
+	out %al, $0x80
+	jmp stuck
+do_hcsize:
+	out %al, $UMBRA_HC_PORT
+	jmp stuck
+do_hcin:
+	in $UMBRA_HC_PORT, %eax
+	jmp stuck
+do_mmio:
+	mov 0x30000000, %rax
+	jmp stuck
+do_panic:
+	lea panic_msg(%rip), %rdi
+	mov $panic_msg_end - panic_msg, %esi
+	HC(UMBRA_HC_PANIC)
+	jmp stuck
+do_panicbad:
+	mov $0xffffffffffff0000, %rdi
+	mov $16, %esi
+	HC(UMBRA_HC_PANIC)
+	jmp stuck
+do_triple:
+	lidt null_idt(%rip)
+	ud2
+do_halt:
+	cli
+	hlt
+	jmp stuck
+do_spin:
+	jmp do_spin
+do_exit7:
+	mov $7, %edi
+	HC(UMBRA_HC_EXIT)
+	jmp stuck
+do_exit300:
+	mov $300, %edi
+	HC(UMBRA_HC_EXIT)
+	jmp stuck
+/* Not reached when the VMM does its job: say so and exit with 4. */
+stuck:
+	lea stuck_msg(%rip), %rdi
+	call puts
+	mov $4, %edi
+	HC(UMBRA_HC_EXIT)
+	jmp stuck
+
+	.section .rodata
+unknown_msg:
+	.asciz "misbehave: unknown mode\n"
+stuck_msg:
+	.asciz "misbehave: the VMM let the guest go on\n"
+panic_msg:
+	.ascii "something broke"
+panic_msg_end:
+	.balign 8
+null_idt:
+	.word 0
+	.quad 0
