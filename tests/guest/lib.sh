@@ -89,3 +89,37 @@ check_clean() {
 		fail "the kernel reported a leak or a panic"
 	fi
 }
+
+need_umbra() {
+	umbra=$top_builddir/vmm/umbra
+	[ -x "$umbra" ] || skip "vmm/umbra is not built in this tree"
+	[ -r /dev/kvm ] && [ -w /dev/kvm ] || skip "/dev/kvm is missing or not usable"
+	[ -f "$guest_image" ] || fail "$guest_image is missing"
+}
+
+# run_umbra MODE ARGS...: boots the guest on umbra with 2 vCPUs and
+# --paging MODE (the shadow modes with --check: the shadow MMU's invariants
+# are checked at every phase marker and at the end). Sets $out and
+# $guest_status (umbra exits with the guest's status; 124 is its timeout).
+run_umbra() {
+	mode=$1
+	shift
+	check=
+	[ "$mode" = native ] || check=--check
+	out=$(mktemp "$workdir/umbra-$mode.XXXXXX")
+	timeout 300 "$umbra" run --paging "$mode" $check --vcpus 2 --mem 256M --timeout 240 \
+		--stats none "$guest_image" -- "$@" >"$out" 2>&1 </dev/null
+	guest_status=$?
+}
+
+# run_all_umbra MODE: every workload in $workload_runs, checked like on QEMU.
+run_all_umbra() {
+	echo "$workload_runs" | while read -r args; do
+		# shellcheck disable=SC2086 # the arguments are words
+		run_umbra "$1" $args
+		expect_status 0
+		check_clean
+		check_summary "$args"
+		echo "ok: --paging $1: $args"
+	done
+}

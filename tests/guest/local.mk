@@ -1,6 +1,8 @@
-# tests/guest: the guest kernel on QEMU (TCG) and on umbra --paging native.
-# Each script skips (77) without its tool unless UMBRA_REQUIRE_KVM=1.
+# tests/guest: the guest kernel on QEMU (TCG) and on umbra, natively and in
+# the shadow modes. Each script skips (77) without its tool (QEMU, vmm/umbra,
+# /dev/kvm) unless UMBRA_REQUIRE_KVM=1.
 guest_test_scripts = tests/guest/qemu-workloads.sh tests/guest/qemu-illegal.sh \
-	tests/guest/qemu-usage.sh tests/guest/qemu-panic.sh
+	tests/guest/qemu-usage.sh tests/guest/qemu-panic.sh tests/guest/umbra-native.sh \
+	tests/guest/umbra-shadow.sh
 TESTS += $(guest_test_scripts)
 EXTRA_DIST += $(guest_test_scripts) tests/guest/lib.sh tests/guest/summaries.txt
