@@ -6,3 +6,6 @@ guest_test_scripts = tests/guest/qemu-workloads.sh tests/guest/qemu-illegal.sh \
 	tests/guest/umbra-shadow.sh
 TESTS += $(guest_test_scripts)
 EXTRA_DIST += $(guest_test_scripts) tests/guest/lib.sh tests/guest/summaries.txt
+# Two vCPU threads working on related address spaces in the shadow library:
+# the TSan build runs it too.
+CONCURRENCY_TESTS += tests/guest/umbra-shadow.sh
