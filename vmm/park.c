@@ -69,6 +69,16 @@ int park__start(struct vm *vm, unsigned cpu, const struct vcpu_start *start)
 	return err;
 }
 
+void park__init_cond(pthread_cond_t *cond)
+{
+	pthread_condattr_t attr;
+
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_cond_init(cond, &attr);
+	pthread_condattr_destroy(&attr);
+}
+
 static struct timespec deadline_after(uint64_t ns)
 {
 	struct timespec ts;

@@ -10,6 +10,7 @@
 #ifndef UMBRA_VMM_PARK_H
 #define UMBRA_VMM_PARK_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -23,6 +24,11 @@ int park__wait_start(struct vcpu *v, struct vcpu_start *start);
 
 /* UMBRA_HC_CPU_START from `caller`: 0, -ESRCH (no such vCPU) or -EBUSY (started). */
 int park__start(struct vm *vm, unsigned cpu, const struct vcpu_start *start);
+
+/* Initialises a vCPU's wake-up condition on the clock park__idle()'s
+ * deadlines are computed on (CLOCK_MONOTONIC: wall-clock steps must not
+ * cut a park short or stretch it). */
+void park__init_cond(pthread_cond_t *cond);
 
 /* UMBRA_HC_IDLE: returns at once if a kick is pending, else after a kick,
  * timeout_ns or the guest's stop. */

@@ -38,7 +38,7 @@ int vcpu__init(struct vcpu *v, struct vm *vm, unsigned id)
 			{.kvm = {.fd = -1}}, /* vcpu__release() may run before vcpu_stats__init() */
 		.start_requested = id == 0,
 	};
-	pthread_cond_init(&v->cond, NULL);
+	park__init_cond(&v->cond);
 	err = kvm__create_vcpu(&vm->kvm, id, &v->fd, &v->run);
 	if (err < 0)
 		return err;

@@ -23,6 +23,14 @@ tests_guests_hypercount_elf_CFLAGS = $(GUEST_CFLAGS)
 tests_guests_hypercount_elf_LDFLAGS = $(TEST_GUEST_LINK)
 tests_guests_hypercount_elf_DEPENDENCIES = $(TEST_GUEST_LDS)
 
+noinst_PROGRAMS += tests/guests/idle.elf
+tests_guests_idle_elf_SOURCES = tests/guests/boot.S tests/guests/idle.S
+tests_guests_idle_elf_CPPFLAGS = $(TEST_GUEST_INCLUDES)
+tests_guests_idle_elf_CCASFLAGS = $(GUEST_CCASFLAGS)
+tests_guests_idle_elf_CFLAGS = $(GUEST_CFLAGS)
+tests_guests_idle_elf_LDFLAGS = $(TEST_GUEST_LINK)
+tests_guests_idle_elf_DEPENDENCIES = $(TEST_GUEST_LDS)
+
 noinst_PROGRAMS += tests/guests/badargs.elf
 tests_guests_badargs_elf_SOURCES = tests/guests/boot.S tests/guests/badargs.S
 tests_guests_badargs_elf_CPPFLAGS = $(TEST_GUEST_INCLUDES)
@@ -71,6 +79,7 @@ VMM_KVM_TESTS = \
 	tests/vmm/hypercount.sh \
 	tests/vmm/badargs.sh \
 	tests/vmm/misbehave.sh \
+	tests/vmm/idle.sh \
 	tests/vmm/astest.sh
 TESTS += $(VMM_KVM_TESTS)
 EXTRA_DIST += $(VMM_KVM_TESTS)
