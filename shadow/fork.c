@@ -196,6 +196,7 @@ static void fork_pd(struct shadow *sh, pte_t *ppd, pte_t *cpd, enum shadow_polic
 				n++;
 			}
 			STAT_ADD(sh, shadow_entries_written, n);
+			STAT_INC(sh, pmd_copied);
 			sentry_set(sh, &cpd[i], spage_gpa(sh, copy) | SPTE_TABLE);
 		}
 		/* copy_page_range's write-protect of the parent, where the

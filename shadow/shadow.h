@@ -212,6 +212,7 @@ struct shadow_stats {
 	uint64_t unshare_exclusive; /* count == 1: writable again in place */
 	uint64_t unshare_copy_last; /* copied, then found its decrement was the last */
 	uint64_t pmd_freed;         /* pmd pages freed at count zero */
+	uint64_t pmd_copied;        /* pmd pages a copy-policy fork copied */
 	uint64_t fill_private;      /* hidden faults filled in an unshared page */
 	uint64_t fill_shared;       /* ... in a shared page, by compare-and-swap */
 	uint64_t fill_raced;        /* compare-and-swap lost to another filler */

@@ -23,6 +23,7 @@ static void counters_read(struct counters *c, struct shadow_stats *out)
 	READ(unshare_exclusive);
 	READ(unshare_copy_last);
 	READ(pmd_freed);
+	READ(pmd_copied);
 	READ(fill_private);
 	READ(fill_shared);
 	READ(fill_raced);

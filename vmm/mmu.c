@@ -31,7 +31,7 @@ static _Thread_local struct vcpu *current_vcpu;
 /* clang-format off */
 #define SHADOW_COUNTERS(X) \
 	X(share_exclusive) X(share_shared) X(unshare_copy) X(unshare_exclusive) \
-	X(unshare_copy_last) X(pmd_freed) X(fill_private) X(fill_shared) X(fill_raced) \
+	X(unshare_copy_last) X(pmd_freed) X(pmd_copied) X(fill_private) X(fill_shared) X(fill_raced) \
 	X(fault_guest) X(fault_spurious) X(updates) X(forks_share) X(forks_copy) \
 	X(forks_lazy) X(shadow_entries_written) X(guest_entries_written) \
 	X(pages_allocated) X(pages_freed) X(flushes) X(alloc_failures)

@@ -101,6 +101,8 @@ START_TEST(fork_by_policy)
 	ck_assert_uint_eq(now.forks_share, p == SHADOW_SHARE);
 	ck_assert_uint_eq(now.forks_copy, p == SHADOW_COPY);
 	ck_assert_uint_eq(now.forks_lazy, p == SHADOW_LAZY);
+	/* copy: exactly the parent's three pmd pages */
+	ck_assert_uint_eq(now.pmd_copied - st.pmd_copied, p == SHADOW_COPY ? 3 : 0);
 	assert_cow(root);
 	assert_cow(croot);
 	/* the parent keeps its translations, none writable by the user */
