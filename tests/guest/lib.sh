@@ -93,23 +93,36 @@ check_clean() {
 need_umbra() {
 	umbra=$top_builddir/vmm/umbra
 	[ -x "$umbra" ] || skip "vmm/umbra is not built in this tree"
+	[ -n "${PYTHON3:-}" ] || skip "python3 was not found by configure"
 	[ -r /dev/kvm ] && [ -w /dev/kvm ] || skip "/dev/kvm is missing or not usable"
 	[ -f "$guest_image" ] || fail "$guest_image is missing"
 }
 
 # run_umbra MODE ARGS...: boots the guest on umbra with 2 vCPUs and
 # --paging MODE (the shadow modes with --check: the shadow MMU's invariants
-# are checked at every phase marker and at the end). Sets $out and
-# $guest_status (umbra exits with the guest's status; 124 is its timeout).
+# are checked at every phase marker and at the end). Sets $out,
+# $guest_status (umbra exits with the guest's status; 124 is its timeout)
+# and $stats (the JSON report).
 run_umbra() {
 	mode=$1
 	shift
 	check=
 	[ "$mode" = native ] || check=--check
 	out=$(mktemp "$workdir/umbra-$mode.XXXXXX")
+	stats=$out.json
 	timeout 300 "$umbra" run --paging "$mode" $check --vcpus 2 --mem 256M --timeout 240 \
-		--stats none "$guest_image" -- "$@" >"$out" 2>&1 </dev/null
+		--stats none --stats-file "$stats" "$guest_image" -- "$@" >"$out" 2>&1 </dev/null
 	guest_status=$?
+}
+
+# check_pool_full: after the last process exited, every shadow pool page is
+# free again (shadow modes; the report's result.shadow_pool_full).
+check_pool_full() {
+	if ! "$PYTHON3" -c 'import json, sys
+sys.exit(json.load(open(sys.argv[1]))["result"]["shadow_pool_full"] is not True)' "$stats"; then
+		show_output
+		fail "the shadow pool is not full again at the end ($stats)"
+	fi
 }
 
 # run_all_umbra MODE: every workload in $workload_runs, checked like on QEMU.
@@ -120,6 +133,7 @@ run_all_umbra() {
 		expect_status 0
 		check_clean
 		check_summary "$args"
+		[ "$1" = native ] || check_pool_full
 		echo "ok: --paging $1: $args"
 	done
 }
