@@ -5,3 +5,7 @@ bench_shadow_fork_SOURCES = bench/shadow_fork.c
 bench_shadow_fork_CPPFLAGS = $(SHADOW_TEST_CPPFLAGS)
 bench_shadow_fork_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 bench_shadow_fork_LDADD = tests/shadow/libshadowfx.a shadow/libshadow.a $(CHECK_LIBS)
+
+# bench/forkbench.py runs the fork-storm matrix on umbra (modes x parent
+# sizes x workloads); docs/results.md has its numbers and how to run it.
+dist_noinst_SCRIPTS += bench/forkbench.py

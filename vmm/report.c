@@ -122,6 +122,7 @@ static void add_counters(struct phase_counters *d, const struct phase_counters *
 	for (unsigned i = 0; i < HC_SLOTS; i++) {
 		d->hc_calls[i] += s->hc_calls[i];
 		d->hc_errors[i] += s->hc_errors[i];
+		d->hc_ns[i] += s->hc_ns[i];
 	}
 	d->flushes += s->flushes;
 	d->flush_ns += s->flush_ns;
@@ -210,6 +211,7 @@ static void json_counters(struct json *j, const struct agg *a)
 	json__object_begin(j, "total");
 	json__u64(j, "calls", sum(pc->hc_calls, HC_SLOTS));
 	json__u64(j, "errors", sum(pc->hc_errors, HC_SLOTS));
+	json__u64(j, "ns", sum(pc->hc_ns, HC_SLOTS));
 	json__object_end(j);
 	for (unsigned i = 0; i < HC_SLOTS; i++) {
 		if (!hc_name(i))
@@ -217,6 +219,7 @@ static void json_counters(struct json *j, const struct agg *a)
 		json__object_begin(j, hc_name(i));
 		json__u64(j, "calls", pc->hc_calls[i]);
 		json__u64(j, "errors", pc->hc_errors[i]);
+		json__u64(j, "ns", pc->hc_ns[i]);
 		json__object_end(j);
 	}
 	json__object_end(j);
@@ -445,6 +448,10 @@ static uint64_t v_hc_err(const struct agg *a, unsigned i)
 {
 	return a->pc.hc_errors[i];
 }
+static uint64_t v_hc_us(const struct agg *a, unsigned i)
+{
+	return a->pc.hc_ns[i] / 1000;
+}
 static uint64_t v_flushes(const struct agg *a, unsigned i)
 {
 	(void)i;
@@ -549,6 +556,14 @@ void report__table(FILE *f, const struct vm *vm)
 			continue;
 		snprintf(name, sizeof(name), "%s errors", hc_name(i));
 		table_row(t, name, v_hc_err, i);
+	}
+	for (unsigned i = 0; i < HC_SLOTS; i++) {
+		char name[40];
+
+		if (!hc_name(i))
+			continue;
+		snprintf(name, sizeof(name), "%s time (us)", hc_name(i));
+		table_row(t, name, v_hc_us, i);
 	}
 	table_header(t, "time and flushes");
 	table_row(t, "flushes", v_flushes, 0);

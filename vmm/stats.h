@@ -41,6 +41,7 @@ struct phase_counters {
 	uint64_t io[IO_CLASSES];      /* KVM_EXIT_IO by port */
 	uint64_t hc_calls[HC_SLOTS];  /* hypercalls made */
 	uint64_t hc_errors[HC_SLOTS]; /* ... that returned an error or were refused */
+	uint64_t hc_ns[HC_SLOTS];     /* VMM time handling them (idle: parked), in ns */
 	uint64_t flushes;             /* dummy-memslot flushes */
 	uint64_t flush_ns;            /* time spent in them, in nanoseconds */
 	uint64_t time_ns;             /* wall time spent in the phase, in nanoseconds */

@@ -23,13 +23,14 @@ for mode in share copy lazy; do
 		expect_rc 0 "astest, $mode $check"
 		verdict=$(grep '^astest: ok ' "$tmp/out") || fail "$mode: no verdict"
 		"$PYTHON3" - "$tmp/$mode.json" $mode "$verdict" <<'PY' || fail "$mode $check: counters"
-import json, re, sys
+import json, os, re, sys
+sys.path.insert(0, os.path.join(os.environ["top_srcdir"], "tests", "vmm"))
+import reportcheck
 d = json.load(open(sys.argv[1]))
 mode = sys.argv[2]
 seen = {k: int(v, 16) for k, v in re.findall(r"(\w+)=(0x[0-9a-f]+)", sys.argv[3])}
 def check(what, got, want):
-    if got != want:
-        sys.exit(f"{mode}: {what}: {got}, expected {want}")
+    reportcheck.check(what, got, want, f"{mode}: ")
 t = d["total"]
 h = t["hypercalls"]
 sh = t["shadow"]

@@ -13,12 +13,12 @@ expect_rc 0 "hypercount"
 [ "$(grep -c '^hypercount$' "$tmp/out")" -eq $n ] || fail "expected $n console lines"
 
 "$PYTHON3" - "$tmp/stats.json" $n <<'PY' || fail "JSON counts"
-import json, sys
+import json, os, sys
+sys.path.insert(0, os.path.join(os.environ["top_srcdir"], "tests", "vmm"))
+import reportcheck
 d = json.load(open(sys.argv[1]))
 n = int(sys.argv[2])
-def check(what, got, want):
-    if got != want:
-        sys.exit(f"{what}: {got}, expected {want}")
+check = reportcheck.check
 as_calls = ["as_create", "as_destroy", "as_fork", "as_fault", "as_update", "as_switch"]
 want = {"version": (n, 0), "console": (n, 0), "exit": (1, 0), "panic": (0, 0),
         "phase": (n, 0), "cpu_start": (n, n - 1), "idle": (n, 0), "kick": (n, 0),

@@ -64,7 +64,7 @@ tests_guests_astest_elf_LDFLAGS = $(TEST_GUEST_LINK)
 tests_guests_astest_elf_DEPENDENCIES = $(TEST_GUEST_LDS)
 
 ## Tests
-EXTRA_DIST += tests/vmm/lib.sh
+EXTRA_DIST += tests/vmm/lib.sh tests/vmm/reportcheck.py
 VMM_SHELL_TESTS = \
 	tests/vmm/cli.sh \
 	tests/vmm/elf.sh
