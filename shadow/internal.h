@@ -58,7 +58,7 @@ struct spage {
 	_Atomic int count;
 	uint8_t kind;  /* enum spage_kind; pool.lock when it changes */
 	uint32_t next; /* free or limbo list link; pool.lock */
-	uint64_t tag;  /* limbo: the flush generation of the free; pool.lock */
+	uint64_t tag;  /* limbo: the flush generation at the free; pool.lock */
 };
 
 /* The shadow pool: pages of guest-physical memory the vCPU walks. */

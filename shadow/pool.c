@@ -149,9 +149,10 @@ void pool_unreserve(struct shadow *sh, struct resv *r)
 
 /*
  * Frees a page nothing points at any more. A vCPU may still hold it in a
- * TLB or (on a shadow-paging KVM) in KVM's own cache, so the flush
- * generation moves; with cfg.defer_free the page waits in limbo, tagged
- * with that generation, until shadow_flush_done() covers it.
+ * TLB or (on a shadow-paging KVM) in KVM's own cache: with cfg.defer_free
+ * it waits in limbo until a flush that begins after now is done (flush.c);
+ * without, it is free at once and the flush generation moves so that the
+ * VMM flushes before the guest runs again.
  */
 void pool_free(struct shadow *sh, uint32_t idx)
 {
@@ -186,7 +187,7 @@ void pool_free(struct shadow *sh, uint32_t idx)
 	STAT_INC(sh, pages_freed);
 }
 
-/* Returns the limbo pages freed at or before generation `ticket` to the
+/* Returns the limbo pages freed before the flush of `ticket` began to the
  * free list. Tags grow along the list: they are taken under the lock. */
 void pool_limbo_release(struct shadow *sh, uint64_t ticket)
 {
@@ -194,7 +195,7 @@ void pool_limbo_release(struct shadow *sh, uint64_t ticket)
 	uint32_t idx;
 
 	pthread_mutex_lock(&p->lock);
-	while (p->limbo_head != NIL && p->pages[p->limbo_head].tag <= ticket) {
+	while (p->limbo_head != NIL && p->pages[p->limbo_head].tag < ticket) {
 		idx = p->limbo_head;
 		p->limbo_head = p->pages[idx].next;
 		if (p->limbo_head == NIL)

@@ -41,8 +41,10 @@ struct shadow_config {
 	bool poison;          /* fill freed shadow pages with SHADOW_POISON */
 	/*
 	 * Deferred reuse: a freed page waits in limbo until shadow_flush_done()
-	 * says that every cached translation through it is gone. A VMM whose
-	 * KVM caches guest page tables (shadow-paging KVM) must set this.
+	 * for a flush that began after the free says that every cached
+	 * translation through it is gone. A freed page then needs no flush of
+	 * its own. A VMM whose KVM caches guest page tables (shadow-paging KVM)
+	 * must set this.
 	 */
 	bool defer_free;
 	/*
