@@ -39,6 +39,7 @@ int as_lookup(struct shadow *sh, uint32_t handle, struct as **out)
 		pthread_mutex_unlock(&as->lock);
 		return -EBADF;
 	}
+	locked_as = as;
 	*out = as;
 	return 0;
 }
@@ -57,16 +58,34 @@ int as_get(struct shadow *sh, unsigned cpu, uint32_t handle, struct as **out)
 	if (rc)
 		return rc;
 	if (as->loaded_on >= 0 && as->loaded_on != (int)cpu) {
-		pthread_mutex_unlock(&as->lock);
+		as_unlock(as);
 		return -EBUSY;
 	}
 	*out = as;
 	return 0;
 }
 
+_Thread_local struct as *locked_as;
+
 void as_unlock(struct as *as)
 {
+	locked_as = NULL;
 	pthread_mutex_unlock(&as->lock);
+}
+
+bool shadow_as_flush_needed(struct shadow *sh, uint32_t handle)
+{
+	struct as *as;
+	bool needed;
+
+	if (handle == 0)
+		return false; /* the kernel-only root never changes */
+	if (as_lookup(sh, handle, &as))
+		return shadow_flush_needed(sh); /* gone or bad: no worse than the rule */
+	needed = atomic_load_explicit(&as->changed, memory_order_relaxed) >
+		 atomic_load_explicit(&sh->flushed, memory_order_acquire);
+	as_unlock(as);
+	return needed;
 }
 
 /* Claims a free slot for a new address space; -ENOSPC if max_as are

@@ -12,21 +12,31 @@
  * space that is destroyed is loaded nowhere. What a freed page needs is
  * that no cached walk of its old contents survives its reuse (KVM caches
  * shadow pages by guest frame), so with cfg.defer_free it waits in limbo,
- * tagged with the generation at its free, until a flush that began after
- * the free is done: shadow_flush_begin() advances the generation, and the
- * ticket it returns releases the pages tagged before it.
+ * tagged with the number of flushes begun before its free, until a flush
+ * that began after the free is done. Flushes are numbered apart from the
+ * generation so that beginning one does not look like a change.
  */
 #include "internal.h"
 
-/* Release: a thread that sees the new generation sees the change too. */
+/* Release: a thread that sees the new generation sees the change too. The
+ * change is in the address space whose lock we hold, if any (a free
+ * without defer_free may have none). */
 void flush_advance(struct shadow *sh)
 {
-	atomic_fetch_add_explicit(&sh->flush_gen, 1, memory_order_release);
+	uint64_t gen = atomic_fetch_add_explicit(&sh->flush_gen, 1, memory_order_release) + 1;
+
+	if (locked_as)
+		atomic_store_explicit(&locked_as->changed, gen, memory_order_relaxed);
 }
 
-/* The tag of a page entering limbo: the generation now, which every flush
- * that begins later exceeds. */
+/* The tag of a page entering limbo: flushes begun so far, none of which
+ * covers it. */
 uint64_t flush_tag(struct shadow *sh)
+{
+	return atomic_load_explicit(&sh->flush_seq, memory_order_acquire);
+}
+
+uint64_t shadow_flush_generation(struct shadow *sh)
 {
 	return atomic_load_explicit(&sh->flush_gen, memory_order_acquire);
 }
@@ -37,26 +47,32 @@ bool shadow_flush_needed(struct shadow *sh)
 	       atomic_load_explicit(&sh->flushed, memory_order_acquire);
 }
 
-/* The ticket is a generation of its own: changes made before it are
- * covered by this flush, and so are pages freed before it. */
-uint64_t shadow_flush_begin(struct shadow *sh)
+/* The changes made before now, and the pages freed before now. */
+struct shadow_flush_ticket shadow_flush_begin(struct shadow *sh)
 {
-	return atomic_fetch_add_explicit(&sh->flush_gen, 1, memory_order_acq_rel) + 1;
+	struct shadow_flush_ticket t;
+
+	t.gen = atomic_load_explicit(&sh->flush_gen, memory_order_acquire);
+	t.seq = atomic_fetch_add_explicit(&sh->flush_seq, 1, memory_order_acq_rel) + 1;
+	return t;
 }
 
 /* A ticket from the future (not from shadow_flush_begin) is clamped: it
- * must not release pages that no begun flush covers. */
-void shadow_flush_done(struct shadow *sh, uint64_t ticket)
+ * must not cover changes or release pages that no begun flush covers. */
+void shadow_flush_done(struct shadow *sh, struct shadow_flush_ticket t)
 {
 	uint64_t gen = atomic_load_explicit(&sh->flush_gen, memory_order_acquire);
+	uint64_t seq = atomic_load_explicit(&sh->flush_seq, memory_order_acquire);
 	uint64_t done = atomic_load_explicit(&sh->flushed, memory_order_relaxed);
 
-	if (ticket > gen)
-		ticket = gen;
-	while (done < ticket &&
-	       !atomic_compare_exchange_weak_explicit(&sh->flushed, &done, ticket,
+	if (t.gen > gen)
+		t.gen = gen;
+	if (t.seq > seq)
+		t.seq = seq;
+	while (done < t.gen &&
+	       !atomic_compare_exchange_weak_explicit(&sh->flushed, &done, t.gen,
 						      memory_order_release, memory_order_relaxed))
 		;
-	pool_limbo_release(sh, ticket);
+	pool_limbo_release(sh, t.seq);
 	STAT_INC(sh, flushes);
 }

@@ -58,7 +58,7 @@ struct spage {
 	_Atomic int count;
 	uint8_t kind;  /* enum spage_kind; pool.lock when it changes */
 	uint32_t next; /* free or limbo list link; pool.lock */
-	uint64_t tag;  /* limbo: the flush generation at the free; pool.lock */
+	uint64_t tag;  /* limbo: flushes begun before the free (flush_seq); pool.lock */
 };
 
 /* The shadow pool: pages of guest-physical memory the vCPU walks. */
@@ -113,7 +113,14 @@ struct as {
 	uint64_t guest_root;
 	uint32_t root; /* pool page of the shadow root */
 	int loaded_on; /* the vCPU it is loaded on, or -1 */
+	/* The flush generation of its last change a vCPU may have cached
+	 * (flush_advance under this lock); atomic for the reader's sake. */
+	_Atomic uint64_t changed;
 };
+
+/* The address space whose lock this thread holds (as_lookup to as_unlock),
+ * so that flush_advance() can note the change in it. */
+extern _Thread_local struct as *locked_as;
 
 #define LOADED_NONE 0ull
 #define LOADED_KERNEL (1ull << 32) /* the kernel-only root (handle 0) */
@@ -165,9 +172,11 @@ struct shadow {
 	 * entries of live pmd pages that map each 4 KiB frame of mem. */
 	atomic_uint *frame_maps;
 	/* Flush generation: advanced by every change a vCPU may have cached
-	 * (flush.c). flushed: the highest ticket whose flush is done. */
+	 * (flush.c). flushed: the highest generation a finished flush covered.
+	 * flush_seq: flushes begun, the clock of the limbo. */
 	_Atomic uint64_t flush_gen;
 	_Atomic uint64_t flushed;
+	_Atomic uint64_t flush_seq;
 	struct kmirror kmirror;
 	struct as *as; /* cfg.max_as slots */
 	atomic_uint as_hint;
@@ -195,7 +204,7 @@ int pool_reserve(struct shadow *sh, struct resv *r, unsigned n);
 uint32_t pool_take(struct shadow *sh, struct resv *r, enum spage_kind kind);
 void pool_unreserve(struct shadow *sh, struct resv *r);
 void pool_free(struct shadow *sh, uint32_t idx);
-void pool_limbo_release(struct shadow *sh, uint64_t ticket);
+void pool_limbo_release(struct shadow *sh, uint64_t seq);
 uint32_t pool_available(struct shadow *sh);
 pte_t *spage_table(const struct shadow *sh, uint32_t idx);
 uint64_t spage_gpa(const struct shadow *sh, uint32_t idx);

@@ -187,15 +187,15 @@ void pool_free(struct shadow *sh, uint32_t idx)
 	STAT_INC(sh, pages_freed);
 }
 
-/* Returns the limbo pages freed before the flush of `ticket` began to the
+/* Returns the limbo pages freed before flush number `seq` began to the
  * free list. Tags grow along the list: they are taken under the lock. */
-void pool_limbo_release(struct shadow *sh, uint64_t ticket)
+void pool_limbo_release(struct shadow *sh, uint64_t seq)
 {
 	struct pool *p = &sh->pool;
 	uint32_t idx;
 
 	pthread_mutex_lock(&p->lock);
-	while (p->limbo_head != NIL && p->pages[p->limbo_head].tag < ticket) {
+	while (p->limbo_head != NIL && p->pages[p->limbo_head].tag < seq) {
 		idx = p->limbo_head;
 		p->limbo_head = p->pages[idx].next;
 		if (p->limbo_head == NIL)

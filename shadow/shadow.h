@@ -195,16 +195,26 @@ int shadow_pmd_count(struct shadow *sh, uint32_t handle, uint64_t va);
 
 /*
  * TLBs and freed pages. Every change that removes, re-points or narrows a
- * shadow entry a vCPU may have cached, and every freed page, advances the
- * flush generation. Before re-entering the guest after any call above, the
- * VMM checks shadow_flush_needed(); if true it calls shadow_flush_begin(),
- * flushes (KVM-wide where KVM caches guest tables), then
- * shadow_flush_done() with the ticket, which releases the limbo pages
- * freed before the flush began.
+ * shadow entry a vCPU may have cached advances the flush generation. A
+ * vCPU must not re-enter the guest after a call that advanced it, or after
+ * a shadow_switch() to an address space with shadow_as_flush_needed(),
+ * until it has flushed:
+ * ticket = shadow_flush_begin(), flush (KVM-wide where KVM caches guest
+ * tables), shadow_flush_done(ticket). Another vCPU's change concerns only
+ * the address space loaded there, which that vCPU flushes. Done also
+ * releases the limbo pages freed before the flush began.
  */
+struct shadow_flush_ticket {
+	uint64_t gen; /* the generation the flush covers */
+	uint64_t seq; /* its number among the flushes begun */
+};
+uint64_t shadow_flush_generation(struct shadow *sh);
 bool shadow_flush_needed(struct shadow *sh);
-uint64_t shadow_flush_begin(struct shadow *sh);
-void shadow_flush_done(struct shadow *sh, uint64_t ticket);
+/* Whether `handle` (0: the kernel-only root) has a change that no finished
+ * flush covers: what a vCPU that loads it must know. */
+bool shadow_as_flush_needed(struct shadow *sh, uint32_t handle);
+struct shadow_flush_ticket shadow_flush_begin(struct shadow *sh);
+void shadow_flush_done(struct shadow *sh, struct shadow_flush_ticket ticket);
 
 /* Counters: monotonic except the *_now fields. */
 struct shadow_stats {

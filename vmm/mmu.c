@@ -2,8 +2,9 @@
  * The shadow MMU in the VMM.
  *
  * TLBs and freed pages (docs/architecture.md): this KVM caches the shadow
- * tables our vCPUs walk, so after any library call that removed, re-pointed
- * or narrowed an entry, or freed a page, the vCPU flushes before it enters
+ * tables our vCPUs walk, so after a library call that removed, re-pointed
+ * or narrowed an entry, and after a switch to an address space another
+ * vCPU changed but has not flushed yet, the vCPU flushes before it enters
  * the guest again: shadow_flush_begin(), the dummy-memslot flush of its
  * own thread, shadow_flush_done(). The library keeps freed pages in limbo
  * until a flush that began after the free has completed (defer_free), and
@@ -96,7 +97,7 @@ void mmu__read_gauges(void *mmu, int cpu, uint64_t *values)
 static int flush(struct mmu *m, struct vcpu *v)
 {
 	struct phase_counters *pc = vcpu_stats__cur(&v->stats);
-	uint64_t ticket = shadow_flush_begin(m->sh);
+	struct shadow_flush_ticket ticket = shadow_flush_begin(m->sh);
 	uint64_t t0 = stats__now_ns();
 	int err = flush_slot__flush(&v->flush);
 
@@ -291,6 +292,7 @@ int64_t mmu__hypercall(struct vcpu *v, uint32_t nr)
 {
 	struct mmu *m = v->vm->mmu;
 	const struct kvm_regs *r = vcpu__regs(v);
+	uint64_t gen = shadow_flush_generation(m->sh);
 	int64_t ret;
 	int err;
 
@@ -319,8 +321,17 @@ int64_t mmu__hypercall(struct vcpu *v, uint32_t nr)
 		ret = -UMBRA_ENOSYS;
 		break;
 	}
-	/* The rule: no re-entry with a stale translation cached. */
-	if (shadow_flush_needed(m->sh)) {
+	/*
+	 * The rule: no re-entry with a stale translation cached. This call's
+	 * own changes moved the generation (a change made meanwhile by another
+	 * vCPU may make us flush for nothing: harmless); a SWITCH may load an
+	 * address space whose change another vCPU has not flushed yet. Any
+	 * other pending change concerns the address space loaded on the vCPU
+	 * that made it, which flushes before it runs again.
+	 */
+	if (shadow_flush_generation(m->sh) != gen ||
+	    (nr == UMBRA_HC_AS_SWITCH && ret == 0 &&
+	     shadow_as_flush_needed(m->sh, (uint32_t)r->rdi))) {
 		err = flush(m, v);
 		if (err < 0)
 			vm__stop(v->vm, (int)v->id, STOP_VMM_ERROR, 0,

@@ -64,6 +64,31 @@ START_TEST(level1_repoints_the_leaf)
 }
 END_TEST
 
+/* A vCPU that loads an address space must flush only if that address
+ * space has a change no finished flush covers: the one just changed does,
+ * another one and the kernel-only root do not, and a flush covers it. */
+START_TEST(flush_needed_per_address_space)
+{
+	uint32_t other = fx_create(fx, fx_root(fx));
+	uint64_t g;
+
+	shadow_flush_done(fx->sh, shadow_flush_begin(fx->sh));
+	ck_assert(!shadow_as_flush_needed(fx->sh, h));
+	g = shadow_flush_generation(fx->sh);
+	ck_assert_int_eq(update1(h, VA, fx_data(fx, 50) | FX_USER, 1), 0);
+	ck_assert_uint_gt(shadow_flush_generation(fx->sh), g);
+	ck_assert(shadow_as_flush_needed(fx->sh, h));
+	ck_assert(!shadow_as_flush_needed(fx->sh, other));
+	ck_assert(!shadow_as_flush_needed(fx->sh, 0));
+	/* beginning a flush is not a change */
+	g = shadow_flush_generation(fx->sh);
+	shadow_flush_done(fx->sh, shadow_flush_begin(fx->sh));
+	ck_assert_uint_eq(shadow_flush_generation(fx->sh), g);
+	ck_assert(!shadow_as_flush_needed(fx->sh, h));
+	ck_assert_int_eq(shadow_as_destroy(fx->sh, 0, other), 0);
+}
+END_TEST
+
 /* A clear: the shadow entry goes, the next access fills it and sets A.
  * A set, D clear: installed read-only. */
 START_TEST(level1_follows_accessed_and_dirty)
@@ -306,6 +331,7 @@ Suite *make_update_suite(void)
 	tc = tcase_create("levels");
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, level1_repoints_the_leaf);
+	tcase_add_test(tc, flush_needed_per_address_space);
 	tcase_add_test(tc, level1_follows_accessed_and_dirty);
 	tcase_add_test(tc, level1_without_shadow_page);
 	tcase_add_test(tc, level2_drops_the_pmd_page);
