@@ -16,6 +16,8 @@
  * that began after the free is done. Flushes are numbered apart from the
  * generation so that beginning one does not look like a change.
  */
+#include <string.h>
+
 #include "internal.h"
 
 /* Release: a thread that sees the new generation sees the change too. The
@@ -27,6 +29,44 @@ void flush_advance(struct shadow *sh)
 
 	if (locked_as)
 		atomic_store_explicit(&locked_as->changed, gen, memory_order_relaxed);
+}
+
+/*
+ * A leaf that mapped `frame` was narrowed. In the address space loaded on
+ * the vCPU we act for, that vCPU alone can have cached it and nobody else
+ * can load it before that vCPU has run again, so dropping what is cached
+ * for the frame before then is enough (cfg.frame_flush). Anywhere else, or
+ * when the list is full, the generation advances.
+ */
+void flush_leaf(struct shadow *sh, uint64_t frame)
+{
+	struct frame_flush *ff;
+
+	if (!sh->cfg.frame_flush || !locked_as || stats_actor.sh != sh ||
+	    locked_as->loaded_on != (int)stats_actor.cpu_index) {
+		flush_advance(sh);
+		return;
+	}
+	ff = &sh->frame_flush[stats_actor.cpu_index];
+	if (ff->n == SHADOW_FRAME_FLUSH_MAX) {
+		flush_advance(sh);
+		return;
+	}
+	ff->frame[ff->n++] = frame;
+}
+
+unsigned shadow_flush_frames(struct shadow *sh, unsigned cpu, uint64_t *frames)
+{
+	struct frame_flush *ff;
+	unsigned n;
+
+	if (cpu >= sh->cfg.max_cpus)
+		return 0;
+	ff = &sh->frame_flush[cpu];
+	n = ff->n;
+	memcpy(frames, ff->frame, n * sizeof(*frames));
+	ff->n = 0;
+	return n;
 }
 
 /* The tag of a page entering limbo: flushes begun so far, none of which

@@ -208,12 +208,11 @@ static void fork_pd(struct shadow *sh, pte_t *ppd, pte_t *cpd, enum shadow_polic
 			e = pte_load(&src[k]);
 			if (e & PTE_W) {
 				pte_store(&src[k], e & ~PTE_W);
+				flush_leaf(sh, e & PTE_FRAME);
 				n++;
 			}
 		}
 		STAT_ADD(sh, shadow_entries_written, n);
-		if (n)
-			flush_advance(sh);
 	}
 }
 

@@ -142,6 +142,7 @@ struct counters {
 struct stats_actor {
 	struct shadow *sh;
 	struct counters *cpu;
+	unsigned cpu_index;
 };
 extern _Thread_local struct stats_actor stats_actor;
 
@@ -161,6 +162,14 @@ enum shadow_hook_point {
 	HOOK_FILL_CAS,       /* shared fill: frame referenced, entry not yet swapped */
 };
 typedef void shadow_hook_fn(void *arg, enum shadow_hook_point where);
+
+/* Frames whose cached translations a vCPU must drop (cfg.frame_flush):
+ * written only by the thread acting for that vCPU (flush_leaf), read by it
+ * in shadow_flush_frames(). */
+struct frame_flush {
+	unsigned n;
+	uint64_t frame[SHADOW_FRAME_FLUSH_MAX];
+};
 
 struct shadow {
 	struct shadow_config cfg;
@@ -182,7 +191,8 @@ struct shadow {
 	atomic_uint as_hint;
 	_Atomic uint64_t *loaded; /* per vCPU: LOADED_NONE, LOADED_KERNEL or a handle */
 	struct counters stats;
-	struct counters *cpu_stats; /* per vCPU, cfg.max_cpus of them */
+	struct counters *cpu_stats;      /* per vCPU, cfg.max_cpus of them */
+	struct frame_flush *frame_flush; /* per vCPU, cfg.max_cpus of them */
 	/* Set only by tests, before any thread starts. */
 	shadow_hook_fn *hook;
 	void *hook_arg;
@@ -212,6 +222,7 @@ bool spage_of(const struct shadow *sh, uint64_t entry, uint32_t *idx);
 
 /* flush.c */
 void flush_advance(struct shadow *sh);
+void flush_leaf(struct shadow *sh, uint64_t frame);
 uint64_t flush_tag(struct shadow *sh);
 
 /* gmem.c */

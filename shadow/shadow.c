@@ -37,6 +37,7 @@ static void shadow_free(struct shadow *sh)
 	free(sh->as);
 	free(sh->loaded);
 	free(sh->cpu_stats);
+	free(sh->frame_flush);
 	pthread_mutex_destroy(&sh->kmirror.lock);
 	gmem_fini(sh);
 	pool_fini(sh);
@@ -71,7 +72,8 @@ int shadow_create(const struct shadow_config *cfg, struct shadow **out)
 	sh->loaded = calloc(cfg->max_cpus, sizeof(*sh->loaded));
 	sh->as = calloc(cfg->max_as, sizeof(*sh->as));
 	sh->cpu_stats = calloc(cfg->max_cpus, sizeof(*sh->cpu_stats));
-	if (gmem_init(sh) || !sh->loaded || !sh->as || !sh->cpu_stats) {
+	sh->frame_flush = calloc(cfg->max_cpus, sizeof(*sh->frame_flush));
+	if (gmem_init(sh) || !sh->loaded || !sh->as || !sh->cpu_stats || !sh->frame_flush) {
 		free(sh->as);
 		sh->as = NULL;
 		shadow_free(sh);

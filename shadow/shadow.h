@@ -56,6 +56,13 @@ struct shadow_config {
 	 */
 	int (*flush)(void *flush_arg);
 	void *flush_arg;
+	/*
+	 * The VMM can drop the translations cached for one guest frame
+	 * (shadow_flush_frames): a leaf entry narrowed in the address space
+	 * loaded on the calling vCPU is then handed to it by frame instead of
+	 * advancing the flush generation.
+	 */
+	bool frame_flush;
 };
 
 /* Poison pattern of freed pages: present, with reserved bits 51:48 set, so a
@@ -215,6 +222,17 @@ bool shadow_flush_needed(struct shadow *sh);
 bool shadow_as_flush_needed(struct shadow *sh, uint32_t handle);
 struct shadow_flush_ticket shadow_flush_begin(struct shadow *sh);
 void shadow_flush_done(struct shadow *sh, struct shadow_flush_ticket ticket);
+
+/*
+ * With cfg.frame_flush: the guest frames whose cached translations `cpu`
+ * must drop before it re-enters the guest, because its calls narrowed a
+ * leaf that mapped them in the address space loaded on it. Moves up to
+ * SHADOW_FRAME_FLUSH_MAX of them (guest-physical addresses) to frames and
+ * returns how many; the list is then empty. A call that would have listed
+ * more advances the flush generation instead, so a full flush covers them.
+ */
+#define SHADOW_FRAME_FLUSH_MAX 64u
+unsigned shadow_flush_frames(struct shadow *sh, unsigned cpu, uint64_t *frames);
 
 /* Counters: monotonic except the *_now fields. */
 struct shadow_stats {

@@ -11,6 +11,7 @@ void stats_act(struct shadow *sh, unsigned cpu)
 {
 	stats_actor.sh = sh;
 	stats_actor.cpu = &sh->cpu_stats[cpu];
+	stats_actor.cpu_index = cpu;
 }
 
 #define READ(field) out->field = atomic_load_explicit(&c->field, memory_order_relaxed)

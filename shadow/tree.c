@@ -68,7 +68,7 @@ void sleaf_set(struct shadow *sh, pte_t *slot, uint64_t e)
 	if (old & PTE_P)
 		frame_put(sh, old & PTE_FRAME);
 	if (sleaf_narrows(old, e))
-		flush_advance(sh);
+		flush_leaf(sh, old & PTE_FRAME);
 }
 
 /* A store into an upper-level table; the caller advances the flush

@@ -16,7 +16,8 @@ struct guest_mem {
 	uint64_t size;      /* ram_size + pool_size: what the memslot maps */
 };
 
-/* Maps ram_size + pool_size bytes of zeroed memory. 0 or -errno. */
+/* Maps ram_size + pool_size bytes of zeroed shared memory (a memfd, so
+ * that guest_mem__drop_cached keeps the contents). 0 or -errno. */
 int guest_mem__init(struct guest_mem *m, uint64_t ram_size, uint64_t pool_size);
 void guest_mem__release(struct guest_mem *m);
 
@@ -26,5 +27,14 @@ void guest_mem__release(struct guest_mem *m);
  * shadow tables through the VMM). Safe against overflow for any gpa and len.
  */
 void *guest_mem__translate(const struct guest_mem *m, uint64_t gpa, uint64_t len);
+
+/*
+ * Drops every mapping of the RAM page at gpa that the host and KVM have
+ * cached (the page stays as it is): KVM's MMU notifier then forgets the
+ * translations it built to that page, which is how one narrowed leaf is
+ * flushed on a KVM that shadows the guest's tables. 0, -EFAULT for a gpa
+ * outside RAM, or -errno.
+ */
+int guest_mem__drop_cached(const struct guest_mem *m, uint64_t gpa);
 
 #endif

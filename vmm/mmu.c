@@ -109,6 +109,20 @@ static int flush(struct mmu *m, struct vcpu *v)
 	return 0;
 }
 
+/* Drops what KVM cached for each frame the library listed for v. */
+static int flush_frames(struct vcpu *v, const uint64_t *frames, unsigned n)
+{
+	struct phase_counters *pc = vcpu_stats__cur(&v->stats);
+	uint64_t t0 = stats__now_ns();
+	int err = 0;
+
+	for (unsigned i = 0; i < n && !err; i++)
+		err = guest_mem__drop_cached(&v->vm->mem, frames[i]);
+	pc->frame_flush_ns += stats__now_ns() - t0;
+	pc->frame_flushes += n;
+	return err;
+}
+
 /* shadow_config.flush: an allocation needs limbo pages back now. */
 static int flush_callback(void *arg)
 {
@@ -146,6 +160,7 @@ int mmu__init(struct vm *vm, struct mmu **out)
 		.defer_free = true,
 		.flush = flush_callback,
 		.flush_arg = m,
+		.frame_flush = true,
 	};
 	err = shadow_create(&cfg, &m->sh);
 	if (err < 0) {
@@ -293,8 +308,10 @@ int64_t mmu__hypercall(struct vcpu *v, uint32_t nr)
 	struct mmu *m = v->vm->mmu;
 	const struct kvm_regs *r = vcpu__regs(v);
 	uint64_t gen = shadow_flush_generation(m->sh);
+	uint64_t frames[SHADOW_FRAME_FLUSH_MAX];
+	unsigned nframes;
 	int64_t ret;
-	int err;
+	int err = 0;
 
 	current_vcpu = v;
 	switch (nr) {
@@ -327,17 +344,20 @@ int64_t mmu__hypercall(struct vcpu *v, uint32_t nr)
 	 * vCPU may make us flush for nothing: harmless); a SWITCH may load an
 	 * address space whose change another vCPU has not flushed yet. Any
 	 * other pending change concerns the address space loaded on the vCPU
-	 * that made it, which flushes before it runs again.
+	 * that made it, which flushes before it runs again. Leaves narrowed in
+	 * the address space loaded here come as frames, flushed one by one
+	 * unless a full flush covers them anyway.
 	 */
+	nframes = shadow_flush_frames(m->sh, v->id, frames);
 	if (shadow_flush_generation(m->sh) != gen ||
 	    (nr == UMBRA_HC_AS_SWITCH && ret == 0 &&
-	     shadow_as_flush_needed(m->sh, (uint32_t)r->rdi))) {
+	     shadow_as_flush_needed(m->sh, (uint32_t)r->rdi)))
 		err = flush(m, v);
-		if (err < 0)
-			vm__stop(v->vm, (int)v->id, STOP_VMM_ERROR, 0,
-				 "vCPU %u: the dummy-memslot flush failed: %s", v->id,
-				 strerror(-err));
-	}
+	else if (nframes)
+		err = flush_frames(v, frames, nframes);
+	if (err < 0)
+		vm__stop(v->vm, (int)v->id, STOP_VMM_ERROR, 0, "vCPU %u: the flush failed: %s",
+			 v->id, strerror(-err));
 	return ret;
 }
 

@@ -126,6 +126,8 @@ static void add_counters(struct phase_counters *d, const struct phase_counters *
 	}
 	d->flushes += s->flushes;
 	d->flush_ns += s->flush_ns;
+	d->frame_flushes += s->frame_flushes;
+	d->frame_flush_ns += s->frame_flush_ns;
 	d->time_ns += s->time_ns;
 	d->cpu_ns += s->cpu_ns;
 }
@@ -225,6 +227,8 @@ static void json_counters(struct json *j, const struct agg *a)
 	json__object_end(j);
 	json__u64(j, "flushes", pc->flushes);
 	json__u64(j, "flush_ns", pc->flush_ns);
+	json__u64(j, "frame_flushes", pc->frame_flushes);
+	json__u64(j, "frame_flush_ns", pc->frame_flush_ns);
 	json_agg_group(j, "kvm", &a->kvm);
 	json_agg_group(j, "shadow", &a->shadow);
 }
@@ -462,6 +466,16 @@ static uint64_t v_flush_us(const struct agg *a, unsigned i)
 	(void)i;
 	return a->pc.flush_ns / 1000;
 }
+static uint64_t v_frame_flushes(const struct agg *a, unsigned i)
+{
+	(void)i;
+	return a->pc.frame_flushes;
+}
+static uint64_t v_frame_flush_us(const struct agg *a, unsigned i)
+{
+	(void)i;
+	return a->pc.frame_flush_ns / 1000;
+}
 static uint64_t v_time_us(const struct agg *a, unsigned i)
 {
 	(void)i;
@@ -567,6 +581,8 @@ void report__table(FILE *f, const struct vm *vm)
 	}
 	table_header(t, "time and flushes");
 	table_row(t, "flushes", v_flushes, 0);
+	table_row(t, "frame flushes", v_frame_flushes, 0);
+	table_row(t, "frame flush time (us)", v_frame_flush_us, 0);
 	table_row(t, "flush time (us)", v_flush_us, 0);
 	table_row(t, "wall time (us)", v_time_us, 0);
 	table_row(t, "vCPU thread CPU (us)", v_cpu_us, 0);

@@ -44,6 +44,8 @@ struct phase_counters {
 	uint64_t hc_ns[HC_SLOTS];     /* VMM time handling them (idle: parked), in ns */
 	uint64_t flushes;             /* dummy-memslot flushes */
 	uint64_t flush_ns;            /* time spent in them, in nanoseconds */
+	uint64_t frame_flushes;       /* single guest frames flushed (guest_mem__drop_cached) */
+	uint64_t frame_flush_ns;      /* time spent in them, in nanoseconds */
 	uint64_t time_ns;             /* wall time spent in the phase, in nanoseconds */
 	uint64_t cpu_ns;              /* CPU time of the vCPU thread (guest and VMM), in ns */
 	bool used;                    /* the vCPU entered this phase */

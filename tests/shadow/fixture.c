@@ -142,6 +142,7 @@ struct fx *fx_new(const struct fx_opts *o)
 		.max_cpus = d.max_cpus,
 		.poison = d.poison,
 		.defer_free = d.defer_free,
+		.frame_flush = d.frame_flush,
 		.flush = d.defer_free && !d.no_flush_cb ? fx_flush : NULL,
 		.flush_arg = fx,
 	};

@@ -35,6 +35,7 @@ struct fx_opts {
 	bool defer_free;
 	bool kernel_4k;   /* the first 2 MiB of the kernel map with 4 KiB pages */
 	bool no_flush_cb; /* with defer_free: no flush callback */
+	bool frame_flush; /* cfg.frame_flush */
 };
 
 struct fx {

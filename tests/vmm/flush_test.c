@@ -6,7 +6,9 @@
  * present entry of the guest's tables behind the vCPU's back, through its
  * own mapping of guest memory (as the shadow MMU does), flushes, and checks
  * that the next read sees the change: first a re-pointed PT entry, then a
- * re-pointed PD entry, then the PD entry back again.
+ * re-pointed PD entry, then the PD entry back again, each with the dummy
+ * memslot flush; then a re-pointed PT entry with only the old frame's
+ * cached mappings dropped (guest_mem__drop_cached, the single-frame flush).
  *
  * On a shadow-paging KVM (kvm_pvm) the read would see the old frame without
  * the flush (docs/architecture.md). `flush_test --no-flush` shows that: it
@@ -136,19 +138,28 @@ static void teardown(struct probe *p)
 	guest_mem__release(&p->mem);
 }
 
-/* Changes *entry to value, flushes (unless told not to), reads again. */
+/* How a step flushes: not at all, KVM-wide, or the old frame only. */
+enum how {
+	NO_FLUSH,
+	SLOT_FLUSH,
+	FRAME_FLUSH
+};
+
+/* Changes *entry to value, flushes as told, reads again. */
 static int step(struct probe *p, const char *what, uint64_t *entry, uint64_t value, uint64_t expect,
-		bool flush, int *failures)
+		enum how how, int *failures)
 {
+	uint64_t old_frame = *entry & ~0xfffull;
 	struct kvm_regs regs;
-	int err;
+	int err = 0;
 
 	*entry = value;
-	if (flush) {
+	if (how == SLOT_FLUSH)
 		err = flush_slot__flush(&p->flush);
-		if (err < 0)
-			return err;
-	}
+	else if (how == FRAME_FLUSH)
+		err = guest_mem__drop_cached(&p->mem, old_frame);
+	if (err < 0)
+		return err;
 	err = run_to_probe(p, &regs);
 	if (err < 0)
 		return err;
@@ -215,10 +226,11 @@ static int time_exits(struct probe *p)
 int main(int argc, char **argv)
 {
 	bool flush = !(argc > 1 && strcmp(argv[1], "--no-flush") == 0);
+	enum how slot = flush ? SLOT_FLUSH : NO_FLUSH, frame = flush ? FRAME_FLUSH : NO_FLUSH;
 	const char *top = getenv("top_builddir");
 	struct probe p = {.fd = -1, .kvm = {.sys_fd = -1, .vm_fd = -1}};
 	struct kvm_regs regs;
-	uint64_t *pt, *pd;
+	uint64_t *pt, *pd, *pt2;
 	char path[4096];
 	int failures = 0, err;
 
@@ -237,19 +249,23 @@ int main(int argc, char **argv)
 	       regs.rax == VALUE_A ? "as expected" : "WRONG");
 	pt = guest_mem__translate(&p.mem, regs.rbx, 4096);
 	pd = guest_mem__translate(&p.mem, regs.rcx, 4096);
-	if (regs.rax != VALUE_A || !pt || !pd) {
+	pt2 = guest_mem__translate(&p.mem, regs.rdx, 4096);
+	if (regs.rax != VALUE_A || !pt || !pd || !pt2) {
 		printf("FAIL: the probe guest did not start as expected\n");
 		teardown(&p);
 		return 1;
 	}
-	err = step(&p, "PT entry re-pointed to frame B", &pt[0], regs.rsi | USER_RW, VALUE_B, flush,
+	err = step(&p, "PT entry re-pointed to frame B", &pt[0], regs.rsi | USER_RW, VALUE_B, slot,
 		   &failures);
 	if (err == 0)
 		err = step(&p, "PD entry re-pointed to PT 2 (frame C)", &pd[0], regs.rdx | USER_RW,
-			   VALUE_C, flush, &failures);
+			   VALUE_C, slot, &failures);
 	if (err == 0)
 		err = step(&p, "PD entry back to PT 1 (frame B)", &pd[0], regs.rbx | USER_RW,
-			   VALUE_B, flush, &failures);
+			   VALUE_B, slot, &failures);
+	if (err == 0)
+		err = step(&p, "PT entry to frame C, frame B dropped", &pt[0],
+			   (pt2[0] & ~0xfffull) | USER_RW, VALUE_C, frame, &failures);
 	if (err == 0 && flush)
 		err = time_flushes(&p);
 	if (err == 0 && flush)
@@ -260,7 +276,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (!flush) {
-		printf("(--no-flush: %d of 3 reads were stale; nothing is checked)\n", failures);
+		printf("(--no-flush: %d of 4 reads were stale; nothing is checked)\n", failures);
 		return 0;
 	}
 	if (failures) {
