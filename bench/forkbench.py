@@ -8,6 +8,7 @@ JSON report (docs/stats.md); ratios compare modes measured in this run.
 
     bench/forkbench.py                       # the default matrix
     bench/forkbench.py --sizes 16,64 --reps 3 --workloads bigparent
+    bench/forkbench.py --from a/results.json b/results.json --out c   # merge runs
 """
 import argparse
 import csv
@@ -120,7 +121,27 @@ def main():
     ap.add_argument("--vcpus", type=int, default=2)
     ap.add_argument("--timeout", type=int, default=1800, help="per run, in seconds")
     ap.add_argument("--out", default="bench-results")
+    ap.add_argument("--from", dest="sources", nargs="+", metavar="RESULTS_JSON",
+                    help="run nothing: write the outputs for the cells of earlier runs")
     a = ap.parse_args()
+    os.makedirs(a.out, exist_ok=True)
+    if a.sources:
+        cells, reps = [], set()
+        for path in a.sources:
+            with open(path) as f:
+                r = json.load(f)
+            if r.get("format") != "umbra-forkbench":
+                sys.exit(f"forkbench: {path} is not forkbench output")
+            cells += r["cells"]
+            reps.add(r["reps"])
+        write(cells, a.out, a.vcpus, "/".join(str(r) for r in sorted(reps)))
+        return
+    cells = run_matrix(a)
+    write(cells, a.out, a.vcpus, a.reps)
+
+
+def run_matrix(a):
+    """Runs every cell; returns their rows."""
     modes = a.modes.split(",")
     for m in modes:
         if m not in MODES:
@@ -129,7 +150,6 @@ def main():
     for path in (a.umbra, a.image):
         if not os.path.exists(path):
             sys.exit(f"forkbench: {path} not found (run from the build tree, or pass --umbra/--image)")
-    os.makedirs(a.out, exist_ok=True)
 
     cells = []
     for workload in a.workloads.split(","):
@@ -162,19 +182,23 @@ def main():
                         other = by_mode[m][k]
                         row[f"share_over_{k}"] = by_mode["share"][k] / other if other else None
                 cells.append(row)
+    return cells
 
-    with open(os.path.join(a.out, "results.json"), "w") as f:
-        json.dump({"format": "umbra-forkbench", "version": 1, "vcpus": a.vcpus,
-                   "reps": a.reps, "machine": os.uname().release, "cells": cells}, f, indent=1)
+
+def write(cells, out, vcpus, reps):
+    """results.json, results.csv, the table on stdout and the plot."""
+    with open(os.path.join(out, "results.json"), "w") as f:
+        json.dump({"format": "umbra-forkbench", "version": 1, "vcpus": vcpus,
+                   "reps": reps, "machine": os.uname().release, "cells": cells}, f, indent=1)
     fields = list(cells[0].keys())
     for c in cells:
         fields += [k for k in c if k not in fields]
-    with open(os.path.join(a.out, "results.csv"), "w", newline="") as f:
+    with open(os.path.join(out, "results.csv"), "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=fields)
         w.writeheader()
         w.writerows(cells)
     print_table(cells)
-    plot(cells, a.out)
+    plot(cells, out)
 
 
 def print_table(cells):
@@ -196,8 +220,9 @@ def fmt(v):
 
 
 def plot(cells, out):
-    """forks.png: fork latency and exits per fork against the bigparent's
-    size, one line per mode (gnuplot; skipped without it)."""
+    """forks.png: fork latency, exits per fork and shadow entries written
+    per fork against the bigparent's size, one line per mode (gnuplot;
+    skipped without it)."""
     gnuplot = shutil.which("gnuplot")
     rows = [c for c in cells if c["workload"] == "bigparent"]
     if not gnuplot or not rows:
@@ -209,20 +234,28 @@ def plot(cells, out):
         for m in modes:
             f.write(f'"{m}"\n')
             for c in sorted((c for c in rows if c["mode"] == m), key=lambda c: c["size_mib"]):
-                f.write(f'{c["size_mib"]} {c["fork_latency_us"]} {c["exits_per_fork"]}\n')
+                # native has no shadow and no fork hypercall: no point there
+                shadow = (m != "native")
+                f.write(f'{c["size_mib"]} {c["fork_latency_us"]} {c["exits_per_fork"]} '
+                        f'{c["entries_per_fork"] if shadow else "NaN"} '
+                        f'{c["vmm_fork_us"] if shadow else "NaN"}\n')
             f.write("\n\n")
     script = f"""
-set terminal pngcairo size 1200,500 noenhanced
+set terminal pngcairo size 1500,950 noenhanced
 set output '{os.path.join(out, "forks.png")}'
-set multiplot layout 1,2 title 'umbra: bigparent, one fork per child, 2 vCPUs (median)'
+set multiplot layout 2,2 title 'umbra: bigparent, one fork per child, 2 vCPUs (median of the runs)'
 set logscale x 2
 set xlabel 'parent size (MiB)'
 set key top left
 set logscale y
-set ylabel 'fork latency (us)'
+set ylabel 'fork latency, guest and VMM (us)'
 plot for [i=0:{len(modes) - 1}] '{data}' index i using 1:2 with linespoints title columnheader(1)
 set ylabel 'VM exits per fork (fork + child + exit/wait)'
 plot for [i=0:{len(modes) - 1}] '{data}' index i using 1:3 with linespoints title columnheader(1)
+set ylabel 'VMM time in UMBRA_HC_AS_FORK (us)'
+plot for [i=0:{len(modes) - 1}] '{data}' index i using 1:5 with linespoints title columnheader(1)
+set ylabel 'shadow entries written per fork'
+plot for [i=0:{len(modes) - 1}] '{data}' index i using 1:4 with linespoints title columnheader(1)
 unset multiplot
 """
     subprocess.run([gnuplot], input=script, text=True, check=True)

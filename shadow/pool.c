@@ -147,6 +147,15 @@ void pool_unreserve(struct shadow *sh, struct resv *r)
 	r->n = 0;
 }
 
+/* Puts page idx on the free list. Under p->lock. */
+static void free_push(struct pool *p, uint32_t idx)
+{
+	p->pages[idx].kind = SPAGE_FREE;
+	p->pages[idx].next = p->free_head;
+	p->free_head = idx;
+	p->nfree++;
+}
+
 /*
  * Frees a page nothing points at any more. A vCPU may still hold it in a
  * TLB or (on a shadow-paging KVM) in KVM's own cache: with cfg.defer_free
@@ -177,10 +186,7 @@ void pool_free(struct shadow *sh, uint32_t idx)
 		p->nlimbo++;
 	} else {
 		flush_advance(sh);
-		p->pages[idx].kind = SPAGE_FREE;
-		p->pages[idx].next = p->free_head;
-		p->free_head = idx;
-		p->nfree++;
+		free_push(p, idx);
 	}
 	pool_note_usage(sh);
 	pthread_mutex_unlock(&p->lock);
@@ -201,10 +207,7 @@ void pool_limbo_release(struct shadow *sh, uint64_t seq)
 		if (p->limbo_head == NIL)
 			p->limbo_tail = NIL;
 		p->nlimbo--;
-		p->pages[idx].kind = SPAGE_FREE;
-		p->pages[idx].next = p->free_head;
-		p->free_head = idx;
-		p->nfree++;
+		free_push(p, idx);
 	}
 	pool_note_usage(sh);
 	pthread_mutex_unlock(&p->lock);
