@@ -143,7 +143,7 @@ int64_t hypercall__dispatch(struct vcpu *v, uint32_t nr)
 	struct kvm_regs *r = vcpu__regs(v);
 	struct phase_counters *pc = vcpu_stats__cur(&v->stats);
 	unsigned slot = nr < UMBRA_HC_COUNT && hc_names[nr] ? nr : HC_SLOT_UNKNOWN;
-	uint64_t start_ns = stats__now_ns(), flush_ns = pc->flush_ns;
+	uint64_t start_ns = stats__now_ns(), flush_ns = phase_counters__flush_ns(pc);
 	int64_t ret;
 
 	/* Charged to the phase the call was made in (PHASE moves to another). */
@@ -196,7 +196,7 @@ int64_t hypercall__dispatch(struct vcpu *v, uint32_t nr)
 		pc->hc_errors[slot]++;
 	/* pc, not the current phase: UMBRA_HC_PHASE charges the phase it ends;
 	 * the flush an AS call may end with is the flushes' time, not the call's */
-	pc->hc_ns[slot] += stats__now_ns() - start_ns - (pc->flush_ns - flush_ns);
+	pc->hc_ns[slot] += stats__now_ns() - start_ns - (phase_counters__flush_ns(pc) - flush_ns);
 	r->rax = (uint64_t)ret;
 	vcpu__regs_dirty(v);
 	return ret;

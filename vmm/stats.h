@@ -100,6 +100,12 @@ void vcpu_stats__set_phase(struct vcpu_stats *s, unsigned phase);
 /* The vCPU stopped: charges the current phase. */
 void vcpu_stats__end(struct vcpu_stats *s);
 
+/* Time spent flushing, of either kind, in nanoseconds. */
+static inline uint64_t phase_counters__flush_ns(const struct phase_counters *pc)
+{
+	return pc->flush_ns + pc->frame_flush_ns;
+}
+
 static inline struct phase_counters *vcpu_stats__cur(struct vcpu_stats *s)
 {
 	return &s->phases[s->phase];
