@@ -133,8 +133,8 @@ def main():
             if r.get("format") != "umbra-forkbench":
                 sys.exit(f"forkbench: {path} is not forkbench output")
             cells += r["cells"]
-            reps.add(r["reps"])
-        write(cells, a.out, a.vcpus, "/".join(str(r) for r in sorted(reps)))
+            reps.update(str(r["reps"]).split("/"))  # a merged file says "1/3"
+        write(cells, a.out, a.vcpus, "/".join(sorted(reps, key=int)))
         return
     cells = run_matrix(a)
     write(cells, a.out, a.vcpus, a.reps)
