@@ -4,7 +4,9 @@
  * A handle is (generation << 16) | (slot index + 1). Slots are
  * type-stable and their generation moves at destroy, so a stale handle
  * finds its slot, locks it, and is refused (-EBADF) instead of naming the
- * slot's next tenant. A slot is claimed lock-free (as.claimed), so that
+ * slot's next tenant. A slot whose generation would wrap is retired for
+ * good: no handle ever names two address spaces (65536 tenants a slot,
+ * max_as slots). A slot is claimed lock-free (as.claimed), so that
  * creating an address space, a fork's child included, takes no lock that
  * is shared between address spaces.
  *
@@ -39,7 +41,6 @@ int as_lookup(struct shadow *sh, uint32_t handle, struct as **out)
 		pthread_mutex_unlock(&as->lock);
 		return -EBADF;
 	}
-	locked_as = as;
 	*out = as;
 	return 0;
 }
@@ -53,6 +54,8 @@ int as_get(struct shadow *sh, unsigned cpu, uint32_t handle, struct as **out)
 
 	if (cpu >= sh->cfg.max_cpus)
 		return -EINVAL;
+	if (shadow_is_broken(sh))
+		return -EUCLEAN;
 	stats_act(sh, cpu);
 	rc = as_lookup(sh, handle, &as);
 	if (rc)
@@ -65,27 +68,9 @@ int as_get(struct shadow *sh, unsigned cpu, uint32_t handle, struct as **out)
 	return 0;
 }
 
-_Thread_local struct as *locked_as;
-
 void as_unlock(struct as *as)
 {
-	locked_as = NULL;
 	pthread_mutex_unlock(&as->lock);
-}
-
-bool shadow_as_flush_needed(struct shadow *sh, uint32_t handle)
-{
-	struct as *as;
-	bool needed;
-
-	if (handle == 0)
-		return false; /* the kernel-only root never changes */
-	if (as_lookup(sh, handle, &as))
-		return shadow_flush_needed(sh); /* gone or bad: no worse than the rule */
-	needed = atomic_load_explicit(&as->changed, memory_order_relaxed) >
-		 atomic_load_explicit(&sh->flushed, memory_order_acquire);
-	as_unlock(as);
-	return needed;
 }
 
 /* Claims a free slot for a new address space; -ENOSPC if max_as are
@@ -99,6 +84,8 @@ int as_claim(struct shadow *sh, struct as **out)
 	start = atomic_load_explicit(&sh->as_hint, memory_order_relaxed) % n;
 	for (i = 0; i < n; i++) {
 		as = &sh->as[(start + i) % n];
+		if (atomic_load_explicit(&as->claimed, memory_order_relaxed))
+			continue;
 		expected = false;
 		if (atomic_compare_exchange_strong_explicit(&as->claimed, &expected, true,
 							    memory_order_acquire,
@@ -135,12 +122,16 @@ uint32_t as_publish(struct shadow *sh, struct as *as, uint64_t guest_root, uint3
 	return handle;
 }
 
-/* A new shadow root out of r, with the kernel slot linked. */
+/* A new shadow root out of r, with the kernel and fixed slots linked. */
 uint32_t as_new_root(struct shadow *sh, struct resv *r)
 {
 	uint32_t root = pool_take(sh, r, SPAGE_ROOT);
 
+	if (root == NIL)
+		return NIL;
 	sentry_set(sh, spage_table(sh, root) + sh->cfg.kernel_slot, kmirror_link(sh));
+	if (sh->cfg.fixed_entry)
+		sentry_set(sh, spage_table(sh, root) + sh->cfg.fixed_slot, sh->cfg.fixed_entry);
 	return root;
 }
 
@@ -148,10 +139,13 @@ int shadow_as_create(struct shadow *sh, unsigned cpu, uint64_t guest_root, uint3
 {
 	struct resv r = {0};
 	struct as *as;
+	uint32_t root;
 	int rc;
 
 	if (cpu >= sh->cfg.max_cpus || !handle)
 		return -EINVAL;
+	if (shadow_is_broken(sh))
+		return -EUCLEAN;
 	stats_act(sh, cpu);
 	rc = groot_check(sh, guest_root);
 	if (rc)
@@ -159,30 +153,39 @@ int shadow_as_create(struct shadow *sh, unsigned cpu, uint64_t guest_root, uint3
 	rc = as_claim(sh, &as);
 	if (rc)
 		return rc;
-	rc = pool_reserve(sh, &r, 1);
+	rc = table_link(sh, guest_root, 4, false);
 	if (rc)
 		goto unclaim;
+	rc = pool_reserve(sh, &r, 1);
+	if (rc)
+		goto unlink;
 	rc = kmirror_get(sh, guest_root);
 	if (rc) {
 		pool_unreserve(sh, &r);
-		goto unclaim;
+		goto unlink;
 	}
-	*handle = as_publish(sh, as, guest_root, as_new_root(sh, &r));
+	root = as_new_root(sh, &r);
+	pool_unreserve(sh, &r);
+	*handle = as_publish(sh, as, guest_root, root);
 	return 0;
+unlink:
+	table_unlink(sh, guest_root);
 unclaim:
 	as_unclaim(as);
 	return rc;
 }
 
 /* Frees a live address space's shadow and slot; its lock is held and is
- * released. */
+ * released. A slot whose generation has come round is retired: it stays
+ * claimed for good. */
 static void as_free(struct shadow *sh, struct as *as)
 {
 	stree_free(sh, as);
 	as->live = false;
 	as->gen++;
 	pthread_mutex_unlock(&as->lock);
-	as_unclaim(as);
+	if (as->gen != 0)
+		as_unclaim(as);
 	kmirror_put(sh);
 	atomic_fetch_sub_explicit(&sh->stats.address_spaces_now, 1, memory_order_relaxed);
 }
@@ -226,6 +229,8 @@ int shadow_switch(struct shadow *sh, unsigned cpu, uint32_t handle, uint64_t *ro
 
 	if (cpu >= sh->cfg.max_cpus || !root_gpa)
 		return -EINVAL;
+	if (shadow_is_broken(sh))
+		return -EUCLEAN;
 	stats_act(sh, cpu);
 	prev = atomic_load_explicit(&sh->loaded[cpu], memory_order_relaxed);
 	if (handle == 0) {

@@ -8,7 +8,9 @@
  *                             publishes its child after dropping the parent's)
  *   2. struct kmirror.lock    the kernel-slot mirror (create and destroy only)
  *   3. struct pool.lock       pool lists and page kinds (innermost)
- * pmd page counts and guest-frame map counts are atomics and take no lock.
+ *   4. struct shadow.broken_lock   the first corruption report (a leaf)
+ * Shadow page counts and the per-frame state words are atomics and take no
+ * lock.
  */
 #ifndef UMBRA_SHADOW_INTERNAL_H
 #define UMBRA_SHADOW_INTERNAL_H
@@ -39,7 +41,7 @@ enum spage_kind {
 	/* an address space's own pages */
 	SPAGE_ROOT,
 	SPAGE_PDPT,
-	SPAGE_PD,
+	SPAGE_PD,  /* may be shared, like a pmd page, when the guest shares its PD */
 	SPAGE_PMD, /* a leaf table: the protocol's pmd page, maybe shared */
 	/* the kernel-slot mirror's pages, shared by every root */
 	SPAGE_KROOT, /* the root that maps only the kernel slot */
@@ -48,15 +50,38 @@ enum spage_kind {
 	SPAGE_KPMD,
 };
 
+/*
+ * What a PD or pmd page stands for (spage.src): the guest table that every
+ * link to it stands for, so that a fill from that table is right for every
+ * sharer ("identity"); or SRC_MIXED: shared between address spaces whose
+ * guest tables are different pages that were equal at fork ("equality",
+ * the seed's sharing of copies), where a fill from one of them may not be
+ * right for the others; or SRC_HUGE: a pmd page built from a guest 2 MiB
+ * page, which has no guest table of its own.
+ */
+#define SRC_MIXED 1ull
+#define SRC_HUGE 2ull
+
 /* Metadata of one pool page, in VMM memory the guest cannot reach. */
 struct spage {
 	/*
-	 * SPAGE_PMD and SPAGE_KPMD: the number of shadow PD entries that point
-	 * at this page, i.e. the sharers. Changed only by someone who holds
-	 * one of those references under its own address-space lock (share.c).
+	 * SPAGE_PD, SPAGE_PMD, SPAGE_KPMD: the number of shadow links (upper
+	 * entries) that point at this page, i.e. the sharers. Changed only by
+	 * someone who holds one of those references under its own
+	 * address-space lock (share.c). Other kinds: 0.
 	 */
 	_Atomic int count;
-	uint8_t kind;  /* enum spage_kind; pool.lock when it changes */
+	/* enum spage_kind; changes under pool.lock; read without it by
+	 * callers that hold a reference to the page (it cannot change then) */
+	_Atomic uint8_t kind;
+	/* PD and pmd pages: the guest table frame it shadows, or SRC_MIXED /
+	 * SRC_HUGE. Written by a holder under its lock; read by fillers. */
+	_Atomic uint64_t src;
+	/* The call that took the page from the pool (stats_actor.call): while
+	 * that call runs no vCPU has walked it, so it may change in place. (A
+	 * fill that links it into a PD page the guest shares publishes it at
+	 * once, but then only fills it, which needs no flush anyway.) */
+	uint64_t born;
 	uint32_t next; /* free or limbo list link; pool.lock */
 	uint64_t tag;  /* limbo: flushes begun before the free (flush_seq); pool.lock */
 };
@@ -64,8 +89,8 @@ struct spage {
 /* The shadow pool: pages of guest-physical memory the vCPU walks. */
 struct pool {
 	/* Protects the lists, nfree, nlimbo, reserved and every spage's kind,
-	 * next and tag. Innermost: nothing else is taken while it is held,
-	 * and no callback runs under it. */
+	 * next and tag. Innermost but for broken_lock: nothing else is taken
+	 * while it is held, and no callback runs under it. */
 	pthread_mutex_t lock;
 	struct spage *pages;
 	uint32_t npages;
@@ -74,6 +99,14 @@ struct pool {
 	uint32_t reserved; /* free pages promised to callers (pool_reserve) */
 	uint32_t limbo_head, limbo_tail;
 	uint32_t nlimbo;
+	/*
+	 * For each upper-level page (root, PDPT, PD), the guest frame each of
+	 * its links stands for: the guest table the child page shadows for
+	 * this link. Kept here, not read back from guest memory, so that
+	 * unlinking counts the frame that was linked whatever the guest wrote
+	 * since. npages * 512 entries, touched only for upper pages.
+	 */
+	_Atomic uint64_t *links;
 };
 
 /* Pages promised by pool_reserve() and not yet taken. */
@@ -103,53 +136,51 @@ struct as {
 	/*
 	 * mm->page_table_lock. Protects every field below except claimed, the
 	 * guest tables of this address space (the library's writes to them),
-	 * its shadow root, PDPT and PD pages, and its references to pmd pages.
-	 * First in the lock order, and held one at a time.
+	 * its shadow root, PDPT and private PD pages, and its references to
+	 * shared pages. First in the lock order, and held one at a time.
 	 */
 	pthread_mutex_t lock;
 	atomic_bool claimed; /* a create or fork owns the slot; lock-free claim */
 	bool live;
-	uint16_t gen; /* bumped at destroy: the handle's high half */
+	/* Bumped at destroy: the handle's high half. A slot whose generation
+	 * comes round to 0 again stays claimed for good, so no handle is ever
+	 * reused. */
+	uint16_t gen;
 	uint64_t guest_root;
 	uint32_t root; /* pool page of the shadow root */
 	int loaded_on; /* the vCPU it is loaded on, or -1 */
-	/* The flush generation of its last change a vCPU may have cached
-	 * (flush_advance under this lock); atomic for the reader's sake. */
-	_Atomic uint64_t changed;
 };
-
-/* The address space whose lock this thread holds (as_lookup to as_unlock),
- * so that flush_advance() can note the change in it. */
-extern _Thread_local struct as *locked_as;
-
-#define LOADED_NONE 0ull
-#define LOADED_KERNEL (1ull << 32) /* the kernel-only root (handle 0) */
 
 /* Counters behind struct shadow_stats, one atomic each. */
 struct counters {
-	_Atomic uint64_t share_exclusive, share_shared, unshare_copy, unshare_exclusive,
-		unshare_copy_last, pmd_freed, pmd_copied, fill_private, fill_shared, fill_raced,
-		fault_guest, fault_spurious, updates, forks_share, forks_copy, forks_lazy,
-		shadow_entries_written, guest_entries_written, pages_allocated, pages_freed,
-		pages_now, pages_peak, flushes, alloc_failures, address_spaces_now;
+	_Atomic uint64_t share_exclusive, share_shared, share_identity, unshare_copy,
+		unshare_exclusive, unshare_copy_last, unshare_follow, pmd_freed, pmd_copied,
+		fill_private, fill_shared, fill_raced, fault_guest, fault_spurious, updates,
+		forks_share, forks_copy, forks_lazy, shadow_entries_written, guest_entries_written,
+		pages_allocated, pages_freed, path_copies, pages_now, pages_peak, flushes,
+		alloc_failures, ownership_refusals, address_spaces_now;
 };
 
 /*
  * The vCPU on whose behalf this thread works in `sh`: set by every entry
- * point that takes a cpu (stats_act), so that the counting deep inside a
- * call is charged to that vCPU too without passing it down every path.
+ * point that takes a cpu (stats_act), so that the counting and the flush
+ * records deep inside a call are charged to that vCPU without passing it
+ * down every path. `call` numbers that vCPU's calls: pages taken during the
+ * current one are fresh (spage.born).
  */
 struct stats_actor {
 	struct shadow *sh;
+	uint64_t instance; /* sh->instance: a later instance at the same address is not sh */
 	struct counters *cpu;
 	unsigned cpu_index;
+	uint64_t call;
 };
 extern _Thread_local struct stats_actor stats_actor;
 
 #define STAT_ADD(sh, field, n)                                                                     \
 	do {                                                                                       \
 		atomic_fetch_add_explicit(&(sh)->stats.field, (n), memory_order_relaxed);          \
-		if (stats_actor.sh == (sh))                                                        \
+		if (stats_actor.sh == (sh) && stats_actor.instance == (sh)->instance)              \
 			atomic_fetch_add_explicit(&stats_actor.cpu->field, (n),                    \
 						  memory_order_relaxed);                           \
 	} while (0)
@@ -160,43 +191,51 @@ enum shadow_hook_point {
 	HOOK_SHARE_COUNTED,  /* share: the old count was read, not yet incremented */
 	HOOK_UNSHARE_COPIED, /* unshare: the copy is made, the old page not yet put */
 	HOOK_FILL_CAS,       /* shared fill: frame referenced, entry not yet swapped */
+	HOOK_FILL_LINKED,    /* fill: a new pmd page linked into a shared PD page, no leaf yet */
 };
 typedef void shadow_hook_fn(void *arg, enum shadow_hook_point where);
 
-/* Frames whose cached translations a vCPU must drop (cfg.frame_flush):
- * written only by the thread acting for that vCPU (flush_leaf), read by it
- * in shadow_flush_frames(). */
-struct frame_flush {
-	unsigned n;
-	uint64_t frame[SHADOW_FRAME_FLUSH_MAX];
+/* What one vCPU's calls changed that it may have cached (flush.c):
+ * written only by the thread acting for that vCPU, taken by it in
+ * shadow_flush_take(). */
+struct flush_rec {
+	struct shadow_flush out;
 };
 
 struct shadow {
 	struct shadow_config cfg;
+	uint64_t instance; /* numbers the instances a process creates (stats_actor) */
 	uint8_t *mem;      /* cfg.mem */
 	uint64_t mem_end;  /* cfg.mem_gpa + cfg.mem_size */
 	uint64_t pool_end; /* cfg.pool_gpa + cfg.pool_size */
 	struct pool pool;
-	/* Guest frame map counts ("increment page" in the seed): present
-	 * entries of live pmd pages that map each 4 KiB frame of mem. */
-	atomic_uint *frame_maps;
-	/* Flush generation: advanced by every change a vCPU may have cached
-	 * (flush.c). flushed: the highest generation a finished flush covered.
-	 * flush_seq: flushes begun, the clock of the limbo. */
-	_Atomic uint64_t flush_gen;
-	_Atomic uint64_t flushed;
+	/* Per 4 KiB guest frame: its state word (frames.c): present user
+	 * leaves that map it, links to it as a page table, its table level. */
+	_Atomic uint64_t *frames;
+	/* flush_seq: flushes begun, the clock of the limbo (flush.c). */
 	_Atomic uint64_t flush_seq;
+	/* Calls made so far (stats_actor.call): tells fresh pages apart. */
+	_Atomic uint64_t calls;
 	struct kmirror kmirror;
 	struct as *as; /* cfg.max_as slots */
 	atomic_uint as_hint;
 	_Atomic uint64_t *loaded; /* per vCPU: LOADED_NONE, LOADED_KERNEL or a handle */
 	struct counters stats;
-	struct counters *cpu_stats;      /* per vCPU, cfg.max_cpus of them */
-	struct frame_flush *frame_flush; /* per vCPU, cfg.max_cpus of them */
+	struct counters *cpu_stats; /* per vCPU, cfg.max_cpus of them */
+	struct flush_rec *flush;    /* per vCPU, cfg.max_cpus of them */
+	/* The first sign of a corrupted shadow (a value read back from the
+	 * pool that the library never wrote): every call fails with -EUCLEAN
+	 * from then on. broken_lock protects broken_why. */
+	atomic_bool broken;
+	pthread_mutex_t broken_lock;
+	char broken_why[160];
 	/* Set only by tests, before any thread starts. */
 	shadow_hook_fn *hook;
 	void *hook_arg;
 };
+
+#define LOADED_NONE 0ull
+#define LOADED_KERNEL (1ull << 32) /* the kernel-only root (handle 0) */
 
 static inline void shadow_hook(struct shadow *sh, enum shadow_hook_point where)
 {
@@ -204,7 +243,15 @@ static inline void shadow_hook(struct shadow *sh, enum shadow_hook_point where)
 		sh->hook(sh->hook_arg, where);
 }
 
-/* stats.c: charge this thread's counting to `cpu` (already range-checked) */
+/* shadow.c: a corrupted shadow. Records the first reason; never aborts. */
+void shadow_corrupt(struct shadow *sh, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static inline bool shadow_is_broken(struct shadow *sh)
+{
+	return atomic_load_explicit(&sh->broken, memory_order_acquire);
+}
+
+/* stats.c: charge this thread's work to `cpu` (already range-checked) and
+ * start a new call of it */
 void stats_act(struct shadow *sh, unsigned cpu);
 
 /* pool.c */
@@ -219,21 +266,34 @@ uint32_t pool_available(struct shadow *sh);
 pte_t *spage_table(const struct shadow *sh, uint32_t idx);
 uint64_t spage_gpa(const struct shadow *sh, uint32_t idx);
 bool spage_of(const struct shadow *sh, uint64_t entry, uint32_t *idx);
+bool spage_of_kind(struct shadow *sh, uint64_t entry, enum spage_kind kind, uint32_t *idx);
+bool spage_fresh(const struct shadow *sh, uint32_t idx);
+_Atomic uint64_t *spage_links(const struct shadow *sh, uint32_t idx);
+uint8_t spage_kind(struct shadow *sh, uint32_t idx);
 
 /* flush.c */
-void flush_advance(struct shadow *sh);
-void flush_leaf(struct shadow *sh, uint64_t frame);
+void flush_leaf(struct shadow *sh, struct as *as, uint64_t va, uint64_t frame);
+void flush_upper(struct shadow *sh, struct as *as);
+void flush_root_moved(struct shadow *sh, struct as *as);
+bool flush_copies(const struct shadow *sh);
 uint64_t flush_tag(struct shadow *sh);
 
-/* gmem.c */
-int gmem_init(struct shadow *sh);
-void gmem_fini(struct shadow *sh);
+/* frames.c: guest frames */
+int frames_init(struct shadow *sh);
+void frames_fini(struct shadow *sh);
 bool gmem_in_mem(const struct shadow *sh, uint64_t gpa, uint64_t len);
 bool gmem_is_ram(const struct shadow *sh, uint64_t gpa, uint64_t len);
 pte_t *gmem_table(const struct shadow *sh, uint64_t gpa);
-void frame_get(struct shadow *sh, uint64_t gpa);
-void frame_put(struct shadow *sh, uint64_t gpa);
+int frame_map(struct shadow *sh, uint64_t gpa);
+void frame_ref(struct shadow *sh, uint64_t gpa);
+void frame_unmap(struct shadow *sh, uint64_t gpa);
+int table_link(struct shadow *sh, uint64_t gpa, unsigned level, bool shared);
+void table_unlink(struct shadow *sh, uint64_t gpa);
+int table_mark_kernel(struct shadow *sh, uint64_t gpa);
+void table_unmark_kernel(struct shadow *sh, uint64_t gpa);
 unsigned frame_maps(const struct shadow *sh, uint64_t gpa);
+unsigned frame_links(const struct shadow *sh, uint64_t gpa);
+unsigned frame_level(const struct shadow *sh, uint64_t gpa);
 
 /* walk.c: the guest's tables */
 struct gwalk {
@@ -275,26 +335,46 @@ int gwalk_region(const struct shadow *sh, uint64_t root, uint64_t va, unsigned s
 int gwalk_leaf(const struct shadow *sh, const struct gwalk *w, uint64_t va, struct gleaf *l);
 int gwalk_va(const struct shadow *sh, uint64_t root, uint64_t va, struct gleaf *l);
 bool va_kernel(const struct shadow *sh, uint64_t va);
+bool va_fixed(const struct shadow *sh, uint64_t va);
 
 /* tree.c: one address space's shadow tables */
-pte_t *stree_pde(struct shadow *sh, struct as *as, uint64_t va, struct resv *r);
+struct spath {
+	uint32_t pg[5]; /* pg[4]: root; pg[3]: PDPT; pg[2]: PD; pg[1]: pmd page; NIL if absent */
+};
 uint64_t sleaf_derive(const struct gleaf *l);
+uint64_t slink_value(const struct shadow *sh, uint32_t child, uint64_t guest_entry, bool wp);
 bool sleaf_allows(uint64_t pde, uint64_t pte, uint64_t frame, unsigned access);
-void sleaf_set(struct shadow *sh, pte_t *slot, uint64_t e);
+void sleaf_set(struct shadow *sh, struct as *as, uint64_t va, uint64_t pde, uint32_t page,
+	       unsigned i, uint64_t e);
 void sentry_set(struct shadow *sh, pte_t *slot, uint64_t e);
-void stree_drop(struct shadow *sh, pte_t *slot, unsigned level);
+void spath_walk(struct shadow *sh, struct as *as, uint64_t va, struct spath *p);
+unsigned spath_own_pages(struct shadow *sh, const struct spath *p, unsigned level);
+void spath_own(struct shadow *sh, struct as *as, uint64_t va, struct spath *p, unsigned level,
+	       struct resv *r);
+void slink_change(struct shadow *sh, struct as *as, uint32_t page, unsigned i, uint64_t e);
+void slink_release(struct shadow *sh, uint32_t parent, unsigned i, unsigned level, uint64_t e);
+void slink_drop(struct shadow *sh, struct as *as, uint32_t page, unsigned i, unsigned level);
+int slink_claim(struct shadow *sh, uint64_t gframe, unsigned level, bool shared);
+void slink_install(struct shadow *sh, uint32_t page, unsigned i, uint64_t e, uint64_t gframe);
 void stree_free(struct shadow *sh, struct as *as);
 unsigned stree_missing(struct shadow *sh, struct as *as, uint64_t va);
-void stree_count(struct shadow *sh, struct as *as, unsigned *pdpts, unsigned *pds, unsigned *pmds);
 int stree_translate(struct shadow *sh, uint32_t root, uint64_t va, struct shadow_translation *t);
 
 /* share.c: the protocol */
-uint32_t pmd_new(struct shadow *sh, struct resv *r);
-void pmd_share(struct shadow *sh, pte_t *parent_pde, pte_t *child_pde);
-void pmd_unshare(struct shadow *sh, struct as *as, uint64_t va, pte_t *pde, struct resv *r);
-bool pmd_write_protected(uint64_t pde);
-unsigned pmd_unshare_pages(struct shadow *sh, uint64_t pde);
-void pmd_put(struct shadow *sh, uint32_t idx);
+uint32_t pmd_new(struct shadow *sh, struct resv *r, uint64_t src);
+void pmd_share(struct shadow *sh, struct as *parent, uint32_t parent_page, unsigned pi,
+	       uint32_t child_page, unsigned ci, uint64_t child_entry, uint64_t child_gframe);
+void spage_share_identity(struct shadow *sh, uint32_t idx, uint32_t child_page, unsigned ci,
+			  uint64_t child_entry, uint64_t gframe);
+bool pmd_write_protected(struct shadow *sh, uint64_t lnk, uint32_t idx);
+void pmd_unshare(struct shadow *sh, struct as *as, uint64_t va, struct spath *p, struct resv *r);
+unsigned pmd_unshare_pages(struct shadow *sh, uint32_t pmd);
+bool spage_identity(struct shadow *sh, uint32_t idx, uint64_t gframe);
+void spage_put(struct shadow *sh, uint32_t idx);
+void spage_ref(struct shadow *sh, uint32_t idx);
+
+/* derive.c: a new shadow page from an old one for a new guest table */
+uint32_t rederive(struct shadow *sh, uint32_t old, unsigned level, uint64_t gtable, struct resv *r);
 
 /* as.c */
 int as_get(struct shadow *sh, unsigned cpu, uint32_t handle, struct as **out);
@@ -305,6 +385,7 @@ void as_unclaim(struct as *as);
 uint32_t as_publish(struct shadow *sh, struct as *as, uint64_t guest_root, uint32_t root);
 uint32_t as_new_root(struct shadow *sh, struct resv *r);
 void as_teardown_all(struct shadow *sh);
+bool as_loaded_here(const struct as *as);
 
 /* kernel.c */
 int kmirror_get(struct shadow *sh, uint64_t guest_root);

@@ -9,7 +9,12 @@
  * touches the kernel stack, IDT, GDT and TSS while it delivers a fault.
  *
  * The mirror lives while it has users: live address spaces, and vCPUs that
- * have the kernel-only root (handle 0) loaded.
+ * have the kernel-only root (handle 0) loaded. While it lives, the guest
+ * tables it was built from are marked as the kernel's (frames.c), so that
+ * no user table link and no user leaf can take them; the mirror's pages
+ * remember which frames they were built from (spage_links), and its
+ * leaves hold no frame references: the kernel maps all of RAM, and its
+ * map is not a user mapping.
  */
 #include <errno.h>
 
@@ -36,16 +41,16 @@ static int kmirror_walk(struct shadow *sh, uint64_t root, uint64_t ge, struct re
 			unsigned *pages)
 {
 	uint64_t path[5] = {0, 0, 0, 0, root}, e3, e2, e1;
-	pte_t *pdpt, *pd, *pt, *mpdpt = NULL, *mpd = NULL, *mpt = NULL;
+	pte_t *pdpt, *pd, *pt, *mpd = NULL, *mpt = NULL;
 	bool w3, u3, x3, w2, u2, x2;
 	unsigned i, j, k;
-	uint32_t idx;
+	uint32_t idx, kpd = NIL;
 	int rc;
 
 	path[3] = ge & PTE_FRAME;
 	pdpt = gmem_table(sh, path[3]);
-	if (r)
-		mpdpt = spage_table(sh, sh->kmirror.kpdpt);
+	if (r && table_mark_kernel(sh, path[3]))
+		return -EAGAIN;
 	for (i = 0; i < PT_ENTRIES; i++) {
 		e3 = pte_load(&pdpt[i]);
 		if (!(e3 & PTE_P))
@@ -59,11 +64,13 @@ static int kmirror_walk(struct shadow *sh, uint64_t root, uint64_t ge, struct re
 		path[2] = e3 & PTE_FRAME;
 		pd = gmem_table(sh, path[2]);
 		if (r) {
-			if (r->n == 0)
+			if (r->n == 0 || table_mark_kernel(sh, path[2]))
 				return -EAGAIN;
 			idx = pool_take(sh, r, SPAGE_KPD);
-			sentry_set(sh, &mpdpt[i], spage_gpa(sh, idx) | SPTE_TABLE);
+			slink_install(sh, sh->kmirror.kpdpt, i, spage_gpa(sh, idx) | SPTE_TABLE,
+				      path[2]);
 			mpd = spage_table(sh, idx);
+			kpd = idx;
 		} else {
 			++*pages;
 		}
@@ -86,12 +93,12 @@ static int kmirror_walk(struct shadow *sh, uint64_t root, uint64_t ge, struct re
 			path[1] = e2 & PTE_FRAME;
 			pt = gmem_table(sh, path[1]);
 			if (r) {
-				if (r->n == 0)
+				if (r->n == 0 || table_mark_kernel(sh, path[1]))
 					return -EAGAIN;
 				idx = pool_take(sh, r, SPAGE_KPMD);
 				atomic_store_explicit(&sh->pool.pages[idx].count, 1,
 						      memory_order_relaxed);
-				sentry_set(sh, &mpd[j], spage_gpa(sh, idx) | SPTE_TABLE);
+				slink_install(sh, kpd, j, spage_gpa(sh, idx) | SPTE_TABLE, path[1]);
 				mpt = spage_table(sh, idx);
 			} else {
 				++*pages;
@@ -105,7 +112,6 @@ static int kmirror_walk(struct shadow *sh, uint64_t root, uint64_t ge, struct re
 					return r ? -EAGAIN : rc;
 				if (!r)
 					continue;
-				frame_get(sh, e1 & PTE_FRAME);
 				pte_store(&mpt[k], kleaf(e1 & PTE_FRAME, w2 && (e1 & PTE_W),
 							 u2 && (e1 & PTE_U), x2 && !(e1 & PTE_NX)));
 				STAT_INC(sh, shadow_entries_written);
@@ -127,18 +133,22 @@ static void kmirror_teardown(struct shadow *sh)
 	if (km->kpdpt != NIL) {
 		pdpt = spage_table(sh, km->kpdpt);
 		for (i = 0; i < PT_ENTRIES; i++) {
-			if (!spage_of(sh, pte_load(&pdpt[i]), &idx))
+			if (!spage_of_kind(sh, pte_load(&pdpt[i]), SPAGE_KPD, &idx))
 				continue;
+			table_unmark_kernel(sh, spage_links(sh, km->kpdpt)[i]);
 			pd = spage_table(sh, idx);
 			for (j = 0; j < PT_ENTRIES; j++) {
 				uint64_t e = pte_load(&pd[j]);
 
-				if (!(e & PTE_PS) && spage_of(sh, e, &pmd))
-					pmd_put(sh, pmd);
+				if (!(e & PTE_PS) && spage_of_kind(sh, e, SPAGE_KPMD, &pmd)) {
+					table_unmark_kernel(sh, spage_links(sh, idx)[j]);
+					spage_put(sh, pmd);
+				}
 			}
 			pool_free(sh, idx);
 		}
 		pool_free(sh, km->kpdpt);
+		table_unmark_kernel(sh, km->guest_entry & PTE_FRAME);
 	}
 	if (km->kroot != NIL)
 		pool_free(sh, km->kroot);
@@ -166,14 +176,17 @@ static int kmirror_build(struct shadow *sh, uint64_t root)
 		return rc;
 	km->kroot = pool_take(sh, &r, SPAGE_KROOT);
 	km->kpdpt = pool_take(sh, &r, SPAGE_KPDPT);
+	km->guest_entry = ge & ~PTE_AD;
 	sentry_set(sh, spage_table(sh, km->kroot) + sh->cfg.kernel_slot, kmirror_link(sh));
+	if (sh->cfg.fixed_entry)
+		sentry_set(sh, spage_table(sh, km->kroot) + sh->cfg.fixed_slot,
+			   sh->cfg.fixed_entry);
 	rc = kmirror_walk(sh, root, ge, &r, NULL);
 	pool_unreserve(sh, &r);
 	if (rc) {
 		kmirror_teardown(sh);
 		return rc;
 	}
-	km->guest_entry = ge & ~PTE_AD;
 	return 0;
 }
 

@@ -5,12 +5,13 @@ shadow_libshadow_a_SOURCES = \
 	shadow/shadow.c \
 	shadow/pool.c \
 	shadow/flush.c \
-	shadow/gmem.c \
+	shadow/frames.c \
 	shadow/walk.c \
 	shadow/tree.c \
 	shadow/as.c \
 	shadow/kernel.c \
 	shadow/share.c \
+	shadow/derive.c \
 	shadow/fault.c \
 	shadow/update.c \
 	shadow/fork.c \

@@ -7,10 +7,12 @@
  * pool_take() then cannot fail. What is left of a reservation goes back
  * with pool_unreserve().
  */
-#include <assert.h>
+#include <config.h> /* MAP_ANONYMOUS under -std=c11 */
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "internal.h"
 
@@ -23,12 +25,20 @@ int pool_init(struct shadow *sh)
 	p->pages = calloc(p->npages, sizeof(*p->pages));
 	if (!p->pages)
 		return -ENOMEM;
+	/* Reserved, not committed: only upper-level pages touch theirs. */
+	p->links = mmap(NULL, (size_t)p->npages * PT_ENTRIES * sizeof(*p->links),
+			PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (p->links == MAP_FAILED) {
+		free(p->pages);
+		return -ENOMEM;
+	}
 	if (pthread_mutex_init(&p->lock, NULL)) {
+		munmap((void *)p->links, (size_t)p->npages * PT_ENTRIES * sizeof(*p->links));
 		free(p->pages);
 		return -ENOMEM;
 	}
 	for (i = 0; i < p->npages; i++) {
-		p->pages[i].kind = SPAGE_FREE;
+		atomic_store_explicit(&p->pages[i].kind, SPAGE_FREE, memory_order_relaxed);
 		p->pages[i].next = i + 1 < p->npages ? i + 1 : NIL;
 	}
 	p->free_head = 0;
@@ -41,6 +51,8 @@ int pool_init(struct shadow *sh)
 void pool_fini(struct shadow *sh)
 {
 	pthread_mutex_destroy(&sh->pool.lock);
+	munmap((void *)sh->pool.links,
+	       (size_t)sh->pool.npages * PT_ENTRIES * sizeof(*sh->pool.links));
 	free(sh->pool.pages);
 }
 
@@ -55,6 +67,24 @@ uint64_t spage_gpa(const struct shadow *sh, uint32_t idx)
 	return sh->cfg.pool_gpa + ((uint64_t)idx << PAGE_SHIFT);
 }
 
+/* The guest frame each link of upper-level page idx stands for. */
+_Atomic uint64_t *spage_links(const struct shadow *sh, uint32_t idx)
+{
+	return &sh->pool.links[(size_t)idx * PT_ENTRIES];
+}
+
+/* Taken by the current call of this thread's vCPU: no vCPU can have walked
+ * it yet, so it may change in place whatever the flush mode. */
+bool spage_fresh(const struct shadow *sh, uint32_t idx)
+{
+	return stats_actor.sh == sh && sh->pool.pages[idx].born == stats_actor.call;
+}
+
+uint8_t spage_kind(struct shadow *sh, uint32_t idx)
+{
+	return atomic_load_explicit(&sh->pool.pages[idx].kind, memory_order_relaxed);
+}
+
 /* The pool page a shadow table entry points at. False if the entry is not
  * present or does not point into the pool (only a corrupted shadow would;
  * the checker reports it). */
@@ -65,6 +95,29 @@ bool spage_of(const struct shadow *sh, uint64_t entry, uint32_t *idx)
 	if (!(entry & PTE_P) || gpa < sh->cfg.pool_gpa || gpa >= sh->pool_end)
 		return false;
 	*idx = (uint32_t)((gpa - sh->cfg.pool_gpa) >> PAGE_SHIFT);
+	return true;
+}
+
+/*
+ * spage_of() for an entry read back from a table of ours that must point
+ * at a page of `kind`: false if it is not present. Pointing outside the
+ * pool or at a page of another kind is a corrupted shadow (reported, and
+ * false): the kinds are ours, so a walk that checks them cannot loop.
+ */
+bool spage_of_kind(struct shadow *sh, uint64_t entry, enum spage_kind kind, uint32_t *idx)
+{
+	if (!(entry & PTE_P))
+		return false;
+	if (!spage_of(sh, entry, idx)) {
+		shadow_corrupt(sh, "a shadow link %#llx points outside the pool",
+			       (unsigned long long)entry);
+		return false;
+	}
+	if (spage_kind(sh, *idx) != kind) {
+		shadow_corrupt(sh, "a shadow link %#llx points at a page of the wrong kind",
+			       (unsigned long long)entry);
+		return false;
+	}
 	return true;
 }
 
@@ -114,13 +167,19 @@ static void pool_note_usage(struct shadow *sh)
 		atomic_store_explicit(&sh->stats.pages_peak, now, memory_order_relaxed);
 }
 
-/* A zeroed page of `kind` out of r, which must hold one. */
+/* A zeroed page of `kind` out of r, or NIL if r is empty. */
 uint32_t pool_take(struct shadow *sh, struct resv *r, enum spage_kind kind)
 {
 	struct pool *p = &sh->pool;
 	uint32_t idx;
 
-	assert(r->n > 0);
+	if (r->n == 0) {
+		/* More than reserved: the guest changed its tables between a
+		 * call's count and its build (racing its own call from another
+		 * vCPU). Callers skip what they cannot build. */
+		STAT_INC(sh, alloc_failures);
+		return NIL;
+	}
 	pthread_mutex_lock(&p->lock);
 	idx = p->free_head;
 	p->free_head = p->pages[idx].next;
@@ -128,11 +187,16 @@ uint32_t pool_take(struct shadow *sh, struct resv *r, enum spage_kind kind)
 	p->reserved--;
 	p->pages[idx].kind = (uint8_t)kind;
 	p->pages[idx].next = NIL;
+	p->pages[idx].born = stats_actor.sh == sh ? stats_actor.call : 0;
 	atomic_store_explicit(&p->pages[idx].count, 0, memory_order_relaxed);
+	atomic_store_explicit(&p->pages[idx].src, 0, memory_order_relaxed);
 	pool_note_usage(sh);
 	pthread_mutex_unlock(&p->lock);
 	r->n--;
 	memset(spage_table(sh, idx), 0, PAGE_SIZE);
+	if (kind == SPAGE_ROOT || kind == SPAGE_PDPT || kind == SPAGE_PD || kind == SPAGE_KPDPT ||
+	    kind == SPAGE_KPD)
+		memset((void *)spage_links(sh, idx), 0, PT_ENTRIES * sizeof(*p->links));
 	STAT_INC(sh, pages_allocated);
 	return idx;
 }
@@ -160,8 +224,10 @@ static void free_push(struct pool *p, uint32_t idx)
  * Frees a page nothing points at any more. A vCPU may still hold it in a
  * TLB or (on a shadow-paging KVM) in KVM's own cache: with cfg.defer_free
  * it waits in limbo until a flush that begins after now is done (flush.c);
- * without, it is free at once and the flush generation moves so that the
- * VMM flushes before the guest runs again.
+ * without (SHADOW_FLUSH_TLB), whatever unlinked it made the vCPU that may
+ * have walked it flush before it runs again, so it is free at once.
+ * A page that is free already is a corrupted shadow (an entry read back
+ * from the pool named it twice): reported, the lists left alone.
  */
 void pool_free(struct shadow *sh, uint32_t idx)
 {
@@ -169,11 +235,16 @@ void pool_free(struct shadow *sh, uint32_t idx)
 	pte_t *t = spage_table(sh, idx);
 	unsigned i;
 
+	pthread_mutex_lock(&p->lock);
+	if (p->pages[idx].kind == SPAGE_FREE || p->pages[idx].kind == SPAGE_LIMBO) {
+		pthread_mutex_unlock(&p->lock);
+		shadow_corrupt(sh, "pool page %u freed twice", idx);
+		return;
+	}
 	if (sh->cfg.poison) {
 		for (i = 0; i < PT_ENTRIES; i++)
 			pte_store(&t[i], SHADOW_POISON);
 	}
-	pthread_mutex_lock(&p->lock);
 	if (sh->cfg.defer_free) {
 		p->pages[idx].kind = SPAGE_LIMBO;
 		p->pages[idx].tag = flush_tag(sh);
@@ -185,7 +256,6 @@ void pool_free(struct shadow *sh, uint32_t idx)
 		p->limbo_tail = idx;
 		p->nlimbo++;
 	} else {
-		flush_advance(sh);
 		free_push(p, idx);
 	}
 	pool_note_usage(sh);

@@ -42,9 +42,13 @@
 #define HUGE_SIZE (2ull << 20)
 #define PT_ENTRIES 512u
 
-/* Upper-level shadow entries grant everything; the leaf (and the read-only
- * PD entry of a write-protected pmd page) decides. */
+/* Upper-level shadow entries of the kernel mirror and the fixed slot grant
+ * everything; their leaves decide. */
 #define SPTE_TABLE (PTE_P | PTE_W | PTE_U | PTE_A)
+/* The bits of a guest link (an upper-level entry that points at a table)
+ * that its shadow link copies, so that the CPU combines them over the
+ * levels as the guest's walk does; a shadow link also has P and A. */
+#define SPTE_LINK_BITS (PTE_W | PTE_U | PTE_NX)
 /* The bits a shadow leaf may carry besides the frame. */
 #define SPTE_LEAF_BITS (PTE_P | PTE_W | PTE_U | PTE_A | PTE_D | PTE_NX)
 
@@ -80,12 +84,33 @@ static inline void pte_store(pte_t *p, uint64_t v)
 	atomic_store_explicit(p, v, memory_order_relaxed);
 }
 
+/* A link read on the way down (spath_walk): it may have been published by
+ * another sharer's fill (pte_cas_release), whose page must then be seen
+ * as that fill left it. A plain load on x86. */
+static inline uint64_t pte_load_acquire(const pte_t *p)
+{
+	return atomic_load_explicit(p, memory_order_acquire);
+}
+
 /* Fills race on empty entries of shared pmd pages; the loser sees the
  * winner's value in *expected. */
 static inline bool pte_cas(pte_t *p, uint64_t *expected, uint64_t v)
 {
 	return atomic_compare_exchange_strong_explicit(p, expected, v, memory_order_relaxed,
 						       memory_order_relaxed);
+}
+
+/* pte_cas, publishing a new page's link: what was written to the page
+ * before happens before a pte_load_acquire that reads the link. */
+static inline bool pte_cas_release(pte_t *p, uint64_t *expected, uint64_t v)
+{
+	return atomic_compare_exchange_strong_explicit(p, expected, v, memory_order_release,
+						       memory_order_acquire);
+}
+
+static inline uint64_t pte_xchg(pte_t *p, uint64_t v)
+{
+	return atomic_exchange_explicit(p, v, memory_order_relaxed);
 }
 
 static inline uint64_t pte_fetch_or(pte_t *p, uint64_t bits)

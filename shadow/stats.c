@@ -10,8 +10,10 @@ _Thread_local struct stats_actor stats_actor;
 void stats_act(struct shadow *sh, unsigned cpu)
 {
 	stats_actor.sh = sh;
+	stats_actor.instance = sh->instance;
 	stats_actor.cpu = &sh->cpu_stats[cpu];
 	stats_actor.cpu_index = cpu;
+	stats_actor.call = atomic_fetch_add_explicit(&sh->calls, 1, memory_order_relaxed) + 1;
 }
 
 #define READ(field) out->field = atomic_load_explicit(&c->field, memory_order_relaxed)
@@ -20,9 +22,11 @@ static void counters_read(struct counters *c, struct shadow_stats *out)
 {
 	READ(share_exclusive);
 	READ(share_shared);
+	READ(share_identity);
 	READ(unshare_copy);
 	READ(unshare_exclusive);
 	READ(unshare_copy_last);
+	READ(unshare_follow);
 	READ(pmd_freed);
 	READ(pmd_copied);
 	READ(fill_private);
@@ -38,10 +42,12 @@ static void counters_read(struct counters *c, struct shadow_stats *out)
 	READ(guest_entries_written);
 	READ(pages_allocated);
 	READ(pages_freed);
+	READ(path_copies);
 	READ(pages_now);
 	READ(pages_peak);
 	READ(flushes);
 	READ(alloc_failures);
+	READ(ownership_refusals);
 	READ(address_spaces_now);
 }
 

@@ -21,6 +21,12 @@ bool va_kernel(const struct shadow *sh, uint64_t va)
 	return pt_index(va, 4) == sh->cfg.kernel_slot;
 }
 
+/* The VMM's own slot (cfg.fixed_slot), when it has one. */
+bool va_fixed(const struct shadow *sh, uint64_t va)
+{
+	return sh->cfg.fixed_entry && pt_index(va, 4) == sh->cfg.fixed_slot;
+}
+
 int groot_check(const struct shadow *sh, uint64_t root)
 {
 	if (root & (PAGE_SIZE - 1))

@@ -76,6 +76,13 @@ static pte_t *fx_table(struct fx *fx, uint64_t gpa)
 	return fx_host(fx, gpa);
 }
 
+static _Atomic unsigned *fx_shares(struct fx *fx, uint64_t gpa)
+{
+	return &fx->shares[(gpa - fx->cfg.mem_gpa) / PAGE_SIZE];
+}
+
+static void fx_free_table(struct fx *fx, uint64_t table, unsigned level);
+
 /* The kernel slot: RAM identity-mapped, supervisor, with G set so that
  * the tests see the shadow strip it. */
 static void fx_kernel_map(struct fx *fx, bool kernel_4k)
@@ -142,7 +149,7 @@ struct fx *fx_new(const struct fx_opts *o)
 		.max_cpus = d.max_cpus,
 		.poison = d.poison,
 		.defer_free = d.defer_free,
-		.frame_flush = d.frame_flush,
+		.flush_mode = d.flush_mode,
 		.flush = d.defer_free && !d.no_flush_cb ? fx_flush : NULL,
 		.flush_arg = fx,
 	};
@@ -151,7 +158,8 @@ struct fx *fx_new(const struct fx_opts *o)
 	fx->ndata = (uint64_t)d.data_mib * MIB / PAGE_SIZE;
 	fx->next = fx->data + (uint64_t)d.data_mib * MIB;
 	fx->free_frames = calloc((fx->ram_end - d.mem_gpa) / PAGE_SIZE, sizeof(uint64_t));
-	if (!fx->free_frames)
+	fx->shares = calloc((fx->ram_end - d.mem_gpa) / PAGE_SIZE, sizeof(*fx->shares));
+	if (!fx->free_frames || !fx->shares)
 		fx_die("out of memory");
 	fx_kernel_map(fx, d.kernel_4k);
 	rc = shadow_create(&fx->cfg, &fx->sh);
@@ -167,6 +175,7 @@ void fx_free(struct fx *fx)
 	fx_unlimit(fx);
 	shadow_destroy(fx->sh);
 	free(fx->free_frames);
+	free(fx->shares);
 	free(fx->mem);
 	pthread_mutex_destroy(&fx->lock);
 	free(fx);
@@ -263,12 +272,97 @@ uint64_t fx_copy(struct fx *fx, uint64_t root, bool clear_w)
 	return fx_copy_table(fx, root, 4, clear_w);
 }
 
+static uint64_t fx_copy_sharing_table(struct fx *fx, uint64_t table, unsigned level, unsigned share)
+{
+	uint64_t copy = fx_frame(fx), e;
+	pte_t *src = fx_table(fx, table), *dst = fx_table(fx, copy);
+	unsigned i;
+
+	for (i = 0; i < PT_ENTRIES; i++) {
+		e = pte_load(&src[i]);
+		if ((e & PTE_P) && level == 4 && i == FX_KSLOT) {
+			/* shared */
+		} else if ((e & PTE_P) && level - 1 == share && !(e & PTE_PS)) {
+			e &= ~PTE_W; /* a link to a table both share */
+			atomic_fetch_add(fx_shares(fx, e & PTE_FRAME), 1);
+		} else if ((e & PTE_P) && level > 1 && !(e & PTE_PS)) {
+			e = fx_copy_sharing_table(fx, e & PTE_FRAME, level - 1, share) |
+			    (e & ~PTE_FRAME);
+		} else if ((e & PTE_P) && (e & PTE_U)) {
+			e &= ~PTE_W;
+		}
+		pte_store(&dst[i], e);
+	}
+	return copy;
+}
+
+uint64_t fx_copy_sharing(struct fx *fx, uint64_t root, unsigned level)
+{
+	return fx_copy_sharing_table(fx, root, 4, level);
+}
+
+int fx_unshare(struct fx *fx, unsigned cpu, uint32_t h, uint64_t root, uint64_t va, unsigned level)
+{
+	pte_t *link = fx_entry(fx, root, va, level + 1);
+	uint64_t e, old, copy = fx_frame(fx);
+	pte_t *src, *dst;
+	unsigned i;
+	struct shadow_update u = {.va = va, .level = level + 1};
+	int err = 0;
+
+	ck_assert(link != NULL);
+	old = pte_load(link);
+	if (atomic_load(fx_shares(fx, old & PTE_FRAME)) == 0) {
+		/* ours alone: writable in place, what copies share read-only */
+		fx_frame_free(fx, copy);
+		u.value = old | PTE_W;
+		u.flags = SHADOW_UPDATE_WP_BELOW;
+		return shadow_update(fx->sh, cpu, h, &u, 1, &err) == 1 ? 0 : err;
+	}
+	src = fx_table(fx, old & PTE_FRAME);
+	dst = fx_table(fx, copy);
+	for (i = 0; i < PT_ENTRIES; i++) {
+		e = pte_load(&src[i]);
+		if ((e & PTE_P) && (level > 1 || (e & PTE_U)))
+			e &= ~PTE_W;
+		pte_store(&dst[i], e);
+	}
+	if (level > 1) {
+		/* the copy's links are new holders of the tables below */
+		for (i = 0; i < PT_ENTRIES; i++) {
+			e = pte_load(&dst[i]);
+			if ((e & PTE_P) && !(e & PTE_PS))
+				atomic_fetch_add(fx_shares(fx, e & PTE_FRAME), 1);
+		}
+	}
+	u.value = copy | (old & ~PTE_FRAME) | PTE_W;
+	if (shadow_update(fx->sh, cpu, h, &u, 1, &err) != 1) {
+		if (level > 1) {
+			for (i = 0; i < PT_ENTRIES; i++) {
+				e = pte_load(&dst[i]);
+				if ((e & PTE_P) && !(e & PTE_PS))
+					atomic_fetch_sub(fx_shares(fx, e & PTE_FRAME), 1);
+			}
+		}
+		fx_frame_free(fx, copy);
+		return err;
+	}
+	/* this tree holds the copy instead of the table it shared */
+	fx_free_table(fx, old & PTE_FRAME, level);
+	return 0;
+}
+
 static void fx_free_table(struct fx *fx, uint64_t table, unsigned level)
 {
 	pte_t *t = fx_table(fx, table);
 	uint64_t e;
-	unsigned i;
+	unsigned i, old = atomic_load(fx_shares(fx, table));
 
+	/* another tree still holds it */
+	while (old > 0) {
+		if (atomic_compare_exchange_weak(fx_shares(fx, table), &old, old - 1))
+			return;
+	}
 	for (i = 0; i < PT_ENTRIES; i++) {
 		e = pte_load(&t[i]);
 		if ((e & PTE_P) && level > 1 && !(e & PTE_PS) && !(level == 4 && i == FX_KSLOT))
@@ -304,6 +398,18 @@ uint32_t fx_fork(struct fx *fx, uint32_t parent, uint64_t proot, enum shadow_pol
 	return h;
 }
 
+uint32_t fx_fork_sharing(struct fx *fx, uint32_t parent, uint64_t proot, enum shadow_policy p,
+			 unsigned level, uint64_t *child_root)
+{
+	uint64_t croot = fx_copy_sharing(fx, proot, level);
+	uint32_t h = 0;
+
+	ck_assert_int_eq(shadow_as_fork(fx->sh, 0, parent, croot, p, &h), 0);
+	if (child_root)
+		*child_root = croot;
+	return h;
+}
+
 /* A fault that must leave the shadow allowing the access. */
 void fx_touch(struct fx *fx, uint32_t h, uint64_t va, unsigned access)
 {
@@ -316,16 +422,15 @@ void fx_touch(struct fx *fx, uint32_t h, uint64_t va, unsigned access)
 uint64_t fx_sleaf(struct fx *fx, uint32_t h, uint64_t va, uint64_t *pde)
 {
 	uint64_t d = 0, e = 0;
+	struct spath p;
 	struct as *as;
-	uint32_t idx;
-	pte_t *p;
 
 	ck_assert_int_eq(as_lookup(fx->sh, h, &as), 0);
-	p = stree_pde(fx->sh, as, va, NULL);
-	if (p)
-		d = pte_load(p);
-	if (!(d & PTE_PS) && spage_of(fx->sh, d, &idx))
-		e = pte_load(spage_table(fx->sh, idx) + pt_index(va, 1));
+	spath_walk(fx->sh, as, va, &p);
+	if (p.pg[2] != NIL)
+		d = pte_load(spage_table(fx->sh, p.pg[2]) + pt_index(va, 2));
+	if (p.pg[1] != NIL)
+		e = pte_load(spage_table(fx->sh, p.pg[1]) + pt_index(va, 1));
 	as_unlock(as);
 	if (pde)
 		*pde = d;
@@ -335,6 +440,21 @@ uint64_t fx_sleaf(struct fx *fx, uint32_t h, uint64_t va, uint64_t *pde)
 unsigned fx_frame_maps(struct fx *fx, uint64_t gpa)
 {
 	return frame_maps(fx->sh, gpa);
+}
+
+struct shadow_flush fx_flush_take(struct fx *fx)
+{
+	struct shadow_flush f;
+
+	shadow_flush_take(fx->sh, 0, &f);
+	return f;
+}
+
+bool fx_flush_needed(struct fx *fx)
+{
+	struct shadow_flush f = fx_flush_take(fx);
+
+	return f.all || f.n || f.root_moved;
 }
 
 void fx_check(struct fx *fx)
@@ -404,6 +524,7 @@ void fx_snap_same(struct fx *fx, struct fx_snap *s)
 			      (unsigned long long)(fx->cfg.mem_gpa + i));
 	}
 	now.alloc_failures = s->st.alloc_failures;
+	now.ownership_refusals = s->st.ownership_refusals;
 	ck_assert_msg(memcmp(&now, &s->st, sizeof(now)) == 0, "counters changed");
 	free(s->mem);
 	s->mem = NULL;

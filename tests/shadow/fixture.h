@@ -33,9 +33,9 @@ struct fx_opts {
 	unsigned max_cpus; /* default 4 */
 	bool poison;
 	bool defer_free;
-	bool kernel_4k;   /* the first 2 MiB of the kernel map with 4 KiB pages */
-	bool no_flush_cb; /* with defer_free: no flush callback */
-	bool frame_flush; /* cfg.frame_flush */
+	bool kernel_4k;                    /* the first 2 MiB of the kernel map with 4 KiB pages */
+	bool no_flush_cb;                  /* with defer_free: no flush callback */
+	enum shadow_flush_mode flush_mode; /* default SHADOW_FLUSH_GLOBAL (0) */
 };
 
 struct fx {
@@ -51,6 +51,10 @@ struct fx {
 	uint64_t next;
 	uint64_t *free_frames;
 	size_t nfree;
+	/* Per frame: the trees that hold it as a table beyond its first (the
+	 * guest's table sharing); atomic, so that fx_free_tables() frees a
+	 * shared table once, with its last tree. */
+	_Atomic unsigned *shares;
 	void *held; /* fx_limit()'s reservation */
 	unsigned flush_calls;
 };
@@ -68,15 +72,31 @@ pte_t *fx_entry(struct fx *fx, uint64_t root, uint64_t va, unsigned level);
 void fx_map(struct fx *fx, uint64_t root, uint64_t va, uint64_t frame, uint64_t flags);
 void fx_map_2m(struct fx *fx, uint64_t root, uint64_t va, uint64_t frame, uint64_t flags);
 uint64_t fx_copy(struct fx *fx, uint64_t root, bool clear_w);
+/* The guest side of a fork that shares tables (two-level sharing): the
+ * child's tables are private copies above `level` (1: PTs, 2: PDs are
+ * shared), and its links to the parent's tables at `level` read-only. */
+uint64_t fx_copy_sharing(struct fx *fx, uint64_t root, unsigned level);
 void fx_free_tables(struct fx *fx, uint64_t root);
 
 uint32_t fx_create(struct fx *fx, uint64_t root);
 uint32_t fx_fork(struct fx *fx, uint32_t parent, uint64_t proot, enum shadow_policy p,
 		 uint64_t *child_root);
+/* fx_copy_sharing() and shadow_as_fork(); *child_root the child's root. */
+uint32_t fx_fork_sharing(struct fx *fx, uint32_t parent, uint64_t proot, enum shadow_policy p,
+			 unsigned level, uint64_t *child_root);
+/* The guest's unshare of the table at `level` (1: PT, 2: PD) on va's walk
+ * in h (root), from vCPU cpu: copies it to a fresh frame (its leaves, or links, made
+ * read-only) and re-points the link to it, writable, with one update.
+ * Returns shadow_update's error (0 on success). */
+int fx_unshare(struct fx *fx, unsigned cpu, uint32_t h, uint64_t root, uint64_t va, unsigned level);
 void fx_touch(struct fx *fx, uint32_t h, uint64_t va, unsigned access);
 /* White-box: the shadow leaf for va in h (0 if none), and its PD entry. */
 uint64_t fx_sleaf(struct fx *fx, uint32_t h, uint64_t va, uint64_t *pde);
 unsigned fx_frame_maps(struct fx *fx, uint64_t gpa);
+/* What cpu 0's calls changed that a vCPU may have cached (taken and
+ * cleared), and whether that is anything. */
+struct shadow_flush fx_flush_take(struct fx *fx);
+bool fx_flush_needed(struct fx *fx);
 void fx_check(struct fx *fx);
 void fx_check_as(struct fx *fx, uint32_t h);
 struct shadow_stats fx_stats(struct fx *fx);

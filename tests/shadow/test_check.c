@@ -37,14 +37,15 @@ static void teardown(void)
 
 static uint32_t pmd_of(uint32_t a, uint64_t va, pte_t **pde)
 {
+	struct spath p;
 	struct as *as;
-	uint32_t idx;
 
 	ck_assert_int_eq(as_lookup(fx->sh, a, &as), 0);
-	*pde = stree_pde(fx->sh, as, va, NULL);
+	spath_walk(fx->sh, as, va, &p);
 	as_unlock(as);
-	ck_assert(spage_of(fx->sh, pte_load(*pde), &idx));
-	return idx;
+	ck_assert(p.pg[1] != NIL);
+	*pde = spage_table(fx->sh, p.pg[2]) + pt_index(va, 2);
+	return p.pg[1];
 }
 
 static void expect(bool sound, const char *what)
@@ -59,14 +60,14 @@ static void expect(bool sound, const char *what)
 enum corruption {
 	C_COUNT,       /* a pmd page's count one too high */
 	C_FRAME_MAPS,  /* a frame's map count one too high */
-	C_SHARED_W,    /* a shared page with a writable PD entry */
+	C_SHARED_W,    /* a page shared by copies with a writable link */
 	C_LEAF_G,      /* a leaf with G */
 	C_LEAF_NO_D,   /* a leaf without D */
 	C_LEAF_POOL,   /* a leaf that maps the pool */
 	C_LOST,        /* a page in use that nothing points at */
 	C_FREE_USED,   /* a PD entry pointing at a free page */
 	C_KERNEL_LINK, /* a root whose kernel slot is not the mirror */
-	C_UPPER_FLAGS, /* an upper-level entry without U */
+	C_UPPER_FLAGS, /* an upper-level entry with PCD */
 	C_WIDER,       /* a leaf writable where the guest's is not */
 	C_OTHER_FRAME, /* a leaf mapping another frame than the guest */
 	C_GUEST_GONE,  /* a leaf the guest does not map */
@@ -78,9 +79,9 @@ static const struct {
 	bool needs_sound;
 	const char *why;
 } cases[] = {
-	{C_COUNT, false, "count 3, 2 PD entries"},
+	{C_COUNT, false, "count 3, 2 links"},
 	{C_FRAME_MAPS, false, "map count 2, 1 leaves"},
-	{C_SHARED_W, false, "writable PD entry"},
+	{C_SHARED_W, false, "shared by copies, count 2, and a writable link"},
 	{C_LEAF_G, false, "bits the shadow never sets"},
 	{C_LEAF_NO_D, false, "lacks A or D"},
 	{C_LEAF_POOL, false, "maps outside RAM"},
@@ -110,7 +111,7 @@ START_TEST(checker_finds_corruption)
 		atomic_fetch_add(&fx->sh->pool.pages[idx].count, 1);
 		break;
 	case C_FRAME_MAPS:
-		frame_get(fx->sh, fx_data(fx, 1));
+		frame_ref(fx->sh, fx_data(fx, 1));
 		break;
 	case C_SHARED_W:
 		save = pte_load(pde);
@@ -142,7 +143,7 @@ START_TEST(checker_finds_corruption)
 		as_unlock(as);
 		slot = cases[_i].what == C_KERNEL_LINK ? &groot[FX_KSLOT] : &groot[pt_index(VA, 4)];
 		save = pte_load(slot);
-		pte_store(slot, cases[_i].what == C_KERNEL_LINK ? 0 : save & ~PTE_U);
+		pte_store(slot, cases[_i].what == C_KERNEL_LINK ? 0 : save | PTE_PCD);
 		break;
 	}
 	case C_WIDER:
@@ -173,7 +174,7 @@ START_TEST(checker_finds_corruption)
 		atomic_fetch_sub(&fx->sh->pool.pages[idx].count, 1);
 		break;
 	case C_FRAME_MAPS:
-		frame_put(fx->sh, fx_data(fx, 1));
+		frame_unmap(fx->sh, fx_data(fx, 1));
 		break;
 	case C_SHARED_W:
 	case C_FREE_USED:
@@ -198,7 +199,7 @@ START_TEST(checker_finds_corruption)
 }
 END_TEST
 
-/* shadow_check_as sees a writable PD entry on a page of count > 1. */
+/* shadow_check_as sees a writable link to a page shared by copies. */
 START_TEST(check_as_finds_shared_writable)
 {
 	char why[128];
@@ -210,7 +211,7 @@ START_TEST(check_as_finds_shared_writable)
 	save = pte_load(pde);
 	pte_store(pde, save | PTE_W);
 	ck_assert_int_eq(shadow_check_as(fx->sh, c, why, sizeof(why)), -EUCLEAN);
-	ck_assert_ptr_nonnull(strstr(why, "count 2"));
+	ck_assert_ptr_nonnull(strstr(why, "writable link to a pmd page shared by copies"));
 	pte_store(pde, save);
 	ck_assert_int_eq(shadow_check_as(fx->sh, c + 1, why, sizeof(why)), -EBADF);
 }

@@ -200,8 +200,9 @@ START_TEST(fault_refuses_bad_arguments)
 }
 END_TEST
 
-/* A read fault of the child fills the shared page, read-only, by
- * compare-and-swap: the parent sees the entry too. */
+/* The guest shares its PT with the child: a read fault of the child fills
+ * the page both link, by compare-and-swap; the parent sees the entry too,
+ * and the guest's A bit, in the one guest PT, is both's. */
 START_TEST(fill_into_shared_page)
 {
 	uint64_t pde, e, croot;
@@ -210,17 +211,44 @@ START_TEST(fill_into_shared_page)
 	fx_map(fx, root, VA, fx_data(fx, 1), FX_USER);
 	fx_map(fx, root, VA + PAGE_SIZE, fx_data(fx, 2), FX_USER);
 	fx_touch(fx, h, VA, W);
-	c = fx_fork(fx, h, root, SHADOW_SHARE, &croot);
+	c = fx_fork_sharing(fx, h, root, SHADOW_SHARE, 1, &croot);
+	ck_assert_uint_eq(fx_stats(fx).share_identity, 1);
 	fx_touch(fx, c, VA + PAGE_SIZE, R);
 	ck_assert_uint_eq(fx_stats(fx).fill_shared, 1);
 	e = fx_sleaf(fx, h, VA + PAGE_SIZE, &pde);
 	ck_assert(e & PTE_P);
-	ck_assert(!(e & PTE_W) && !(pde & PTE_W));
+	/* the leaf has the guest leaf's W (dirty); the link, the guest's
+	 * read-only one to a table it shares */
+	ck_assert(!(pde & PTE_W));
 	ck_assert_uint_eq(fx_frame_maps(fx, fx_data(fx, 2)), 1);
 	ck_assert_int_eq(shadow_pmd_count(fx->sh, c, VA), 2);
 	fx_check(fx);
-	/* the guest's A bit is the filler's own */
-	ck_assert(gentry(croot, VA + PAGE_SIZE) & PTE_A);
+	ck_assert(gentry(root, VA + PAGE_SIZE) & PTE_A);
+}
+END_TEST
+
+/* A page shared by copies (the guest copied its PT at fork) is not
+ * filled: the child's guest PT is its own page, so the child unshares
+ * first, and the parent's page stays as it was. */
+START_TEST(fill_into_page_shared_by_copies_unshares)
+{
+	struct shadow_stats st;
+	uint64_t e;
+	uint32_t c;
+
+	fx_map(fx, root, VA, fx_data(fx, 1), FX_USER);
+	fx_map(fx, root, VA + PAGE_SIZE, fx_data(fx, 2), FX_USER);
+	fx_touch(fx, h, VA, W);
+	c = fx_fork(fx, h, root, SHADOW_SHARE, NULL);
+	st = fx_stats(fx);
+	fx_touch(fx, c, VA + PAGE_SIZE, R);
+	ck_assert_uint_eq(fx_stats(fx).fill_shared, st.fill_shared);
+	ck_assert_uint_eq(fx_stats(fx).unshare_copy, st.unshare_copy + 1);
+	ck_assert_uint_eq(fx_stats(fx).fill_private, st.fill_private + 1);
+	e = fx_sleaf(fx, h, VA + PAGE_SIZE, NULL);
+	ck_assert(!(e & PTE_P));
+	ck_assert_int_eq(shadow_pmd_count(fx->sh, c, VA), 1);
+	ck_assert_int_eq(shadow_pmd_count(fx->sh, h, VA), 1);
 }
 END_TEST
 
@@ -248,7 +276,7 @@ START_TEST(fill_race_loser_gives_reference_back)
 	fx_map(fx, root, VA + PAGE_SIZE, fx_data(fx, 2), FX_USER);
 	fx_map(fx, root, VA, fx_data(fx, 1), FX_USER);
 	fx_touch(fx, h, VA + PAGE_SIZE, R);
-	c = fx_fork(fx, h, root, SHADOW_SHARE, NULL);
+	c = fx_fork_sharing(fx, h, root, SHADOW_SHARE, 1, NULL);
 	race.other = h;
 	race.done = false;
 	shadow_set_hook(fx->sh, fill_race_hook, NULL);
@@ -320,6 +348,7 @@ Suite *make_fault_suite(void)
 	tc = tcase_create("shared");
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, fill_into_shared_page);
+	tcase_add_test(tc, fill_into_page_shared_by_copies_unshares);
 	tcase_add_test(tc, fill_race_loser_gives_reference_back);
 	tcase_add_test(tc, write_fault_on_shared_page_unshares);
 	suite_add_tcase(s, tc);

@@ -37,6 +37,7 @@ static void teardown(void)
 
 static void flush(void)
 {
+	fx_flush_take(fx);
 	shadow_flush_done(fx->sh, shadow_flush_begin(fx->sh));
 }
 
@@ -71,7 +72,7 @@ START_TEST(share_count_1_write_protects)
 	/* O(1): the page itself was not written; its leaves keep their W,
 	 * which the read-only PD entry masks */
 	ck_assert(e & PTE_W);
-	ck_assert(shadow_flush_needed(fx->sh));
+	ck_assert(fx_flush_needed(fx));
 	/* the parent's and the child's guest entries lost W (copy-on-write) */
 	ck_assert(!(pte_load(fx_entry(fx, root, VA, 1)) & PTE_W));
 }
@@ -93,7 +94,7 @@ START_TEST(share_count_above_1_only_increments)
 	ck_assert_int_eq(shadow_pmd_count(fx->sh, g, VA), 4);
 	ck_assert_int_eq(shadow_pmd_count(fx->sh, c2, VA), 4);
 	/* nothing narrowed, nothing freed: no flush needed */
-	ck_assert(!shadow_flush_needed(fx->sh));
+	ck_assert(!fx_flush_needed(fx));
 }
 END_TEST
 
@@ -258,7 +259,8 @@ START_TEST(unshare_without_a_page_changes_nothing)
 END_TEST
 
 /* Guest 2 MiB pages are shadowed by 4 KiB leaves in pmd pages, shared
- * like any other. */
+ * like any other; a fill unshares it first, as in any page shared by
+ * copies. */
 START_TEST(share_guest_2m_pages)
 {
 	uint64_t va = FX_UVA + 0x80000000ull, croot;
@@ -275,7 +277,10 @@ START_TEST(share_guest_2m_pages)
 	ck_assert_uint_eq(t.gpa, fx->data + 0x1ff008);
 	ck_assert(!t.writable);
 	fx_touch(fx, c, va + 0x3000, R);
-	ck_assert_uint_eq(fx_stats(fx).fill_shared, 1);
+	ck_assert_uint_eq(fx_stats(fx).unshare_copy, 1);
+	ck_assert_int_eq(shadow_pmd_count(fx->sh, c, va), 1);
+	ck_assert_int_eq(shadow_translate(fx->sh, c, va + 0x3008, &t), 0);
+	ck_assert_uint_eq(t.gpa, fx->data + 0x3008);
 }
 END_TEST
 

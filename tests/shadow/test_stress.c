@@ -1,8 +1,10 @@
 /*
  * Stress: several threads, each on its own vCPU, each owning address
  * spaces forked from common ancestors, doing random fills, copy-on-write
- * breaks, updates at every level, forks by every policy, switches and
- * destroys for a bounded number of operations. The ancestors are frozen
+ * breaks, updates at every level, forks by every policy (the guest copying
+ * its tables, or sharing its PTs or PDs, which it then unshares the
+ * guest's way before it changes them), switches and destroys for a
+ * bounded number of operations. The ancestors are frozen
  * (nobody faults or updates them) and every thread keeps forking from
  * them, so their pmd pages are shared across threads all along; halfway
  * through, the ancestors are destroyed by whichever thread gets there
@@ -88,8 +90,30 @@ static int worker_fail(struct worker *w, const char *op, int rc)
 	return -1;
 }
 
+/* The guest's unshare of what it shares on va's walk (its links there
+ * read-only): the PD first, then the PT. */
+static int guest_unshare(struct worker *w, struct owned *o, uint64_t va)
+{
+	pte_t *e3 = fx_entry(fx, o->root, va, 3), *e2;
+	int rc;
+
+	if (e3 && (pte_load(e3) & PTE_P) && !(pte_load(e3) & PTE_W)) {
+		rc = fx_unshare(fx, w->cpu, o->h, o->root, va, 2);
+		if (rc)
+			return worker_fail(w, "unshare pd", rc);
+	}
+	e2 = fx_entry(fx, o->root, va, 2);
+	if (e2 && (pte_load(e2) & PTE_P) && !(pte_load(e2) & (PTE_W | PTE_PS))) {
+		rc = fx_unshare(fx, w->cpu, o->h, o->root, va, 1);
+		if (rc)
+			return worker_fail(w, "unshare pt", rc);
+	}
+	return 0;
+}
+
 /* A fault; the guest's own copy-on-write fault is fixed the way the
- * guest kernel would: a fresh frame through an update. */
+ * guest kernel would: unsharing its tables, then a fresh frame through an
+ * update. */
 static int op_fault(struct worker *w, struct owned *o)
 {
 	uint64_t va = some_va(w);
@@ -98,6 +122,8 @@ static int op_fault(struct worker *w, struct owned *o)
 	int rc = shadow_fault(fx->sh, w->cpu, o->h, va, access);
 
 	if (rc == SHADOW_FAULT_GUEST && access == W) {
+		if (guest_unshare(w, o, va))
+			return -1;
 		u = (struct shadow_update){
 			.va = va, .value = fx_data(fx, pick(w, 512)) | FX_USER, .level = 1};
 		if (shadow_update(fx->sh, w->cpu, o->h, &u, 1, &rc) != 1)
@@ -118,11 +144,14 @@ static int op_update(struct worker *w, struct owned *o)
 	unsigned i, n = 1 + pick(w, 4);
 	int err = 0;
 
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
 		u[i] = (struct shadow_update){.va = some_va(w),
 					      .value =
 						      fx_data(fx, pick(w, 512)) | flags[pick(w, 4)],
 					      .level = 1};
+		if (guest_unshare(w, o, u[i].va))
+			return -1;
+	}
 	if (shadow_update(fx->sh, w->cpu, o->h, u, n, &err) != (int)n)
 		return worker_fail(w, "update", err);
 	return 0;
@@ -141,7 +170,8 @@ static int op_drop(struct worker *w, struct owned *o)
 	if (!e)
 		return worker_fail(w, "drop: no guest entry", -ENOENT);
 	u.value = pte_load(e);
-	if (shadow_update(fx->sh, w->cpu, o->h, &u, 1, &err) != 1)
+	/* a table the guest shares is not its to write */
+	if (shadow_update(fx->sh, w->cpu, o->h, &u, 1, &err) != 1 && err != -ETXTBSY)
 		return worker_fail(w, "drop", err);
 	return 0;
 }
@@ -154,10 +184,20 @@ static int op_fork(struct worker *w, struct owned *o)
 	uint32_t c;
 	int rc;
 
+	unsigned share = pick(w, 3);
+	enum shadow_policy policy = p[pick(w, 4)];
+
 	if (w->n == OWN)
 		return 0;
-	croot = fx_copy(fx, o->root, pick(w, 2));
-	rc = shadow_as_fork(fx->sh, w->cpu, o->h, croot, p[pick(w, 4)], &c);
+	/* the guest copies its tables, or shares its PTs or PDs; what it
+	 * shares already it shares again, never copies (-ETXTBSY) */
+	croot = share ? fx_copy_sharing(fx, o->root, share) : fx_copy(fx, o->root, pick(w, 2));
+	rc = shadow_as_fork(fx->sh, w->cpu, o->h, croot, policy, &c);
+	if (rc == -ETXTBSY && share < 2) {
+		fx_free_tables(fx, croot);
+		croot = fx_copy_sharing(fx, o->root, 2);
+		rc = shadow_as_fork(fx->sh, w->cpu, o->h, croot, policy, &c);
+	}
 	if (rc)
 		return worker_fail(w, "fork", rc);
 	w->as[w->n++] = (struct owned){.h = c, .root = croot};
@@ -323,11 +363,12 @@ START_TEST(stress)
 		      (unsigned long long)seed, why);
 
 	shadow_stats_read(fx->sh, &st);
-	printf("stress: share %llu+%llu, unshare copy %llu (last %llu), exclusive %llu, "
-	       "fills %llu private %llu shared %llu raced, pmd freed %llu\n",
+	printf("stress: share %llu+%llu+%llu, unshare copy %llu (last %llu), exclusive %llu, "
+	       "follow %llu, fills %llu private %llu shared %llu raced, pmd freed %llu\n",
 	       (unsigned long long)st.share_exclusive, (unsigned long long)st.share_shared,
-	       (unsigned long long)st.unshare_copy, (unsigned long long)st.unshare_copy_last,
-	       (unsigned long long)st.unshare_exclusive, (unsigned long long)st.fill_private,
+	       (unsigned long long)st.share_identity, (unsigned long long)st.unshare_copy,
+	       (unsigned long long)st.unshare_copy_last, (unsigned long long)st.unshare_exclusive,
+	       (unsigned long long)st.unshare_follow, (unsigned long long)st.fill_private,
 	       (unsigned long long)st.fill_shared, (unsigned long long)st.fill_raced,
 	       (unsigned long long)st.pmd_freed);
 	/* the protocol's paths all ran */
@@ -336,6 +377,8 @@ START_TEST(stress)
 	ck_assert_uint_gt(st.unshare_copy, 0);
 	ck_assert_uint_gt(st.unshare_exclusive, 0);
 	ck_assert_uint_gt(st.fill_shared, 0);
+	ck_assert_uint_gt(st.share_identity, 0);
+	ck_assert_uint_gt(st.unshare_follow, 0);
 	ck_assert_uint_gt(st.pmd_freed, 0);
 
 	for (t = 0; t < THREADS; t++)

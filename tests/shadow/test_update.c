@@ -59,92 +59,8 @@ START_TEST(level1_repoints_the_leaf)
 	ck_assert(t.writable);
 	ck_assert_uint_eq(fx_frame_maps(fx, fx_data(fx, 0)), 0);
 	ck_assert_uint_eq(fx_frame_maps(fx, fx_data(fx, 50)), 1);
-	ck_assert(shadow_flush_needed(fx->sh));
+	ck_assert(fx_flush_needed(fx));
 	ck_assert_uint_eq(fx_stats(fx).updates, 1);
-}
-END_TEST
-
-/* A vCPU that loads an address space must flush only if that address
- * space has a change no finished flush covers: the one just changed does,
- * another one and the kernel-only root do not, and a flush covers it. */
-START_TEST(flush_needed_per_address_space)
-{
-	uint32_t other = fx_create(fx, fx_root(fx));
-	uint64_t g;
-
-	shadow_flush_done(fx->sh, shadow_flush_begin(fx->sh));
-	ck_assert(!shadow_as_flush_needed(fx->sh, h));
-	g = shadow_flush_generation(fx->sh);
-	ck_assert_int_eq(update1(h, VA, fx_data(fx, 50) | FX_USER, 1), 0);
-	ck_assert_uint_gt(shadow_flush_generation(fx->sh), g);
-	ck_assert(shadow_as_flush_needed(fx->sh, h));
-	ck_assert(!shadow_as_flush_needed(fx->sh, other));
-	ck_assert(!shadow_as_flush_needed(fx->sh, 0));
-	/* beginning a flush is not a change */
-	g = shadow_flush_generation(fx->sh);
-	shadow_flush_done(fx->sh, shadow_flush_begin(fx->sh));
-	ck_assert_uint_eq(shadow_flush_generation(fx->sh), g);
-	ck_assert(!shadow_as_flush_needed(fx->sh, h));
-	ck_assert_int_eq(shadow_as_destroy(fx->sh, 0, other), 0);
-}
-END_TEST
-
-/*
- * cfg.frame_flush: a leaf narrowed in the address space loaded on the
- * calling vCPU is handed to that vCPU by frame and the generation stays;
- * in one loaded nowhere the generation moves; past the list's room too.
- */
-START_TEST(frame_flush_for_the_loaded_address_space)
-{
-	struct fx_opts o = {.frame_flush = true, .data_mib = 4};
-	struct fx *f = fx_new(&o);
-	uint64_t r = fx_root(f), frames[SHADOW_FRAME_FLUSH_MAX], g, root_gpa;
-	struct shadow_update u[SHADOW_FRAME_FLUSH_MAX + 1];
-	unsigned i, n = SHADOW_FRAME_FLUSH_MAX + 1;
-	uint32_t a;
-	int err = 0;
-
-	for (i = 0; i < n; i++)
-		fx_map(f, r, VA + i * PAGE_SIZE, fx_data(f, i), PTE_P | PTE_W | PTE_U);
-	a = fx_create(f, r);
-	for (i = 0; i < n; i++)
-		fx_touch(f, a, VA + i * PAGE_SIZE, W);
-	shadow_flush_done(f->sh, shadow_flush_begin(f->sh));
-
-	/* loaded nowhere: the generation */
-	g = shadow_flush_generation(f->sh);
-	u[0] = (struct shadow_update){.va = VA, .value = fx_data(f, 200) | FX_USER, .level = 1};
-	ck_assert_int_eq(shadow_update(f->sh, 0, a, u, 1, &err), 1);
-	ck_assert_uint_gt(shadow_flush_generation(f->sh), g);
-	ck_assert_uint_eq(shadow_flush_frames(f->sh, 0, frames), 0);
-	shadow_flush_done(f->sh, shadow_flush_begin(f->sh));
-
-	/* loaded here: the old frame, and no generation */
-	ck_assert_int_eq(shadow_switch(f->sh, 0, a, &root_gpa), 0);
-	g = shadow_flush_generation(f->sh);
-	u[0].value = fx_data(f, 201) | FX_USER;
-	ck_assert_int_eq(shadow_update(f->sh, 0, a, u, 1, &err), 1);
-	ck_assert_uint_eq(shadow_flush_generation(f->sh), g);
-	ck_assert(!shadow_as_flush_needed(f->sh, a));
-	ck_assert_uint_eq(shadow_flush_frames(f->sh, 0, frames), 1);
-	ck_assert_uint_eq(frames[0], fx_data(f, 200));
-	ck_assert_uint_eq(shadow_flush_frames(f->sh, 0, frames), 0);
-	/* another vCPU's list is its own */
-	ck_assert_uint_eq(shadow_flush_frames(f->sh, 1, frames), 0);
-
-	/* more than the list holds: the generation moves for the rest */
-	for (i = 0; i < n; i++)
-		u[i] = (struct shadow_update){.va = VA + i * PAGE_SIZE,
-					      .value = fx_data(f, 300 + i) | FX_USER,
-					      .level = 1};
-	ck_assert_int_eq(shadow_update(f->sh, 0, a, u, n, &err), (int)n);
-	ck_assert_uint_gt(shadow_flush_generation(f->sh), g);
-	ck_assert(shadow_as_flush_needed(f->sh, a));
-	ck_assert_uint_eq(shadow_flush_frames(f->sh, 0, frames), SHADOW_FRAME_FLUSH_MAX);
-	ck_assert_uint_eq(frames[0], fx_data(f, 201));
-	ck_assert_int_eq(shadow_unload(f->sh, 0), 0);
-	fx_check(f);
-	fx_free(f);
 }
 END_TEST
 
@@ -299,12 +215,12 @@ static const struct {
 	unsigned level;
 	uint64_t flags; /* of the new value */
 	enum bad frame;
-	uint32_t reserved;
+	uint32_t uflags; /* of the update */
 	int expect;
 } bad_cases[] = {
 	{"level 0", VA, 0, FX_USER, BAD_NONE, 0, -EINVAL},
 	{"level 5", VA, 5, FX_USER, BAD_NONE, 0, -EINVAL},
-	{"reserved field", VA, 1, FX_USER, BAD_NONE, 1, -EINVAL},
+	{"unknown flag", VA, 1, FX_USER, BAD_NONE, 2, -EINVAL},
 	{"non-canonical", 0x0000900000000000ull, 1, FX_USER, BAD_NONE, 0, -EINVAL},
 	{"kernel slot", 0x200000, 1, FX_USER, BAD_NONE, 0, -EPERM},
 	{"kernel slot pml4", 0, 4, 0, BAD_NONE, 0, -EPERM},
@@ -359,7 +275,7 @@ START_TEST(update_refuses_bad_value)
 	u = (struct shadow_update){.va = va,
 				   .value = frame | bad_cases[_i].flags,
 				   .level = level,
-				   .reserved = bad_cases[_i].reserved};
+				   .flags = bad_cases[_i].uflags};
 	fx_snap(fx, &snap);
 	ck_assert_int_eq(shadow_update(fx->sh, 0, h, &u, 1, &err), 0);
 	ck_assert_msg(err == bad_cases[_i].expect, "%s: %d, expected %d", bad_cases[_i].name, err,
@@ -390,8 +306,6 @@ Suite *make_update_suite(void)
 	tc = tcase_create("levels");
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, level1_repoints_the_leaf);
-	tcase_add_test(tc, flush_needed_per_address_space);
-	tcase_add_test(tc, frame_flush_for_the_loaded_address_space);
 	tcase_add_test(tc, level1_follows_accessed_and_dirty);
 	tcase_add_test(tc, level1_without_shadow_page);
 	tcase_add_test(tc, level2_drops_the_pmd_page);
