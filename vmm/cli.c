@@ -15,10 +15,13 @@ enum {
 	OPT_MEM,
 	OPT_POOL,
 	OPT_PAGING,
+	OPT_FLUSH,
 	OPT_STATS,
 	OPT_STATS_FILE,
 	OPT_TIMEOUT,
 	OPT_CHECK,
+	OPT_TRACE,
+	OPT_TRACE_BUFFER,
 };
 
 static const struct option run_options[] = {
@@ -26,10 +29,13 @@ static const struct option run_options[] = {
 	{"mem", required_argument, NULL, OPT_MEM},
 	{"pool", required_argument, NULL, OPT_POOL},
 	{"paging", required_argument, NULL, OPT_PAGING},
+	{"flush", required_argument, NULL, OPT_FLUSH},
 	{"stats", required_argument, NULL, OPT_STATS},
 	{"stats-file", required_argument, NULL, OPT_STATS_FILE},
 	{"timeout", required_argument, NULL, OPT_TIMEOUT},
 	{"check", no_argument, NULL, OPT_CHECK},
+	{"trace", required_argument, NULL, OPT_TRACE},
+	{"trace-buffer", required_argument, NULL, OPT_TRACE_BUFFER},
 	{"help", no_argument, NULL, 'h'},
 	{NULL, 0, NULL, 0},
 };
@@ -37,6 +43,7 @@ static const struct option run_options[] = {
 void cli__usage(FILE *f)
 {
 	fputs("Usage: umbra run [OPTIONS] [KERNEL.elf] [-- GUEST ARGS]\n"
+	      "       umbra stat [--json] A.json [B.json ...]\n"
 	      "       umbra --help | --version\n"
 	      "\n"
 	      "umbra runs a PVH guest kernel on KVM with a shadow MMU in user space and\n"
@@ -44,9 +51,29 @@ void cli__usage(FILE *f)
 	      "\n"
 	      "Commands:\n"
 	      "  run        boot KERNEL.elf (default: the guest image umbra was built with)\n"
+	      "  stat       compare reports that 'umbra run --stats-file' wrote\n"
 	      "\n"
-	      "See 'umbra run --help' for the options, umbra(1) for the exit codes.\n",
+	      "See 'umbra run --help' and 'umbra stat --help' for the options, umbra(1)\n"
+	      "for the exit codes.\n",
 	      f);
+}
+
+void cli__stat_usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: umbra stat [--json] A.json [B.json ...]\n"
+		"\n"
+		"Prints reports of 'umbra run --stats-file' side by side, phase by phase:\n"
+		"every counter, its ratio to the first report's, and its count per fork\n"
+		"(the guest's forks: the fork phases that ended).\n"
+		"\n"
+		"Options:\n"
+		"  --json      JSON on standard output instead of the table\n"
+		"  -h, --help  show this help\n"
+		"\n"
+		"At most %d reports. Exit codes: 0; 2 for a bad option or a report that\n"
+		"cannot be read, is not JSON, not an umbra report or of another version.\n",
+		STAT_MAX_REPORTS);
 }
 
 void cli__run_usage(FILE *f, const char *build_path, const char *install_path)
@@ -66,11 +93,17 @@ void cli__run_usage(FILE *f, const char *build_path, const char *install_path)
 	      "  --paging MODE      share, copy, lazy or native (default share)\n"
 	      "  --pool SIZE        shadow page pool, a multiple of 2M (default 64M;\n"
 	      "                     not reserved with --paging native)\n"
+	      "  --flush MODE       how shadow changes reach the vCPUs: auto, tlb, copy,\n"
+	      "                     drop or off (default auto: by the kind of KVM)\n"
 	      "  --stats FORMAT     exit report on stderr: table, json or none (default table)\n"
 	      "  --stats-file FILE  also write the report as JSON to FILE\n"
 	      "  --timeout SECONDS  stop the guest after SECONDS (exit code 124)\n"
 	      "  --check            check the shadow MMU's invariants at every phase\n"
 	      "                     marker and at the end, and poison freed shadow pages\n"
+	      "  --trace FILE       write a timeline of the run to FILE (Chrome trace-event\n"
+	      "                     JSON: open it in Perfetto or chrome://tracing)\n"
+	      "  --trace-buffer N   trace records per vCPU (default 65536); a full buffer\n"
+	      "                     drops the rest and counts them\n"
 	      "  -h, --help         show this help\n"
 	      "\n"
 	      "SIZE is a number of bytes with an optional K, M or G suffix.\n"
@@ -128,6 +161,14 @@ static int parse_option(int opt, const char *arg, struct run_config *cfg)
 			return -EINVAL;
 		}
 		return 0;
+	case OPT_FLUSH:
+		if (run_config__flush_parse(arg, &cfg->flush) < 0) {
+			fprintf(stderr,
+				"umbra: --flush '%s': not one of auto, tlb, copy, drop, off\n",
+				arg);
+			return -EINVAL;
+		}
+		return 0;
 	case OPT_STATS:
 		if (run_config__stats_parse(arg, &cfg->stats) < 0) {
 			fprintf(stderr, "umbra: --stats '%s': not one of table, json, none\n", arg);
@@ -148,6 +189,12 @@ static int parse_option(int opt, const char *arg, struct run_config *cfg)
 	case OPT_CHECK:
 		cfg->check = true;
 		return 0;
+	case OPT_TRACE:
+		cfg->trace_file = arg;
+		return 0;
+	case OPT_TRACE_BUFFER:
+		cfg->trace_events_set = true;
+		return parse_unsigned("--trace-buffer", arg, &cfg->trace_events);
 	}
 	return -EINVAL;
 }
@@ -251,6 +298,51 @@ int cli__parse(int argc, char **argv, struct run_config *cfg)
 		return CLI_VERSION;
 	if (strcmp(argv[1], "run") == 0)
 		return parse_run(argc - 1, argv + 1, cfg);
+	if (strcmp(argv[1], "stat") == 0)
+		return CLI_STAT;
 	fprintf(stderr, "umbra: unknown command '%s' (see umbra --help)\n", argv[1]);
 	return -EINVAL;
+}
+
+static const struct option stat_options[] = {
+	{"json", no_argument, NULL, 'j'},
+	{"help", no_argument, NULL, 'h'},
+	{NULL, 0, NULL, 0},
+};
+
+int cli__parse_stat(int argc, char **argv, struct stat_config *cfg)
+{
+	bool help = false;
+	int opt;
+
+	*cfg = (struct stat_config){0};
+	argc--; /* argv[1] is "stat": getopt starts after argv[0] */
+	argv++;
+	opterr = 0;
+	optind = 0;
+	while ((opt = getopt_long(argc, argv, ":h", stat_options, NULL)) != -1) {
+		if (opt == 'h') {
+			help = true;
+		} else if (opt == 'j') {
+			cfg->json = true;
+		} else {
+			fprintf(stderr, "umbra stat: unknown option '%s' (see umbra stat --help)\n",
+				argv[optind - 1]);
+			return -EINVAL;
+		}
+	}
+	if (help)
+		return CLI_STAT_HELP;
+	cfg->nfiles = argc - optind;
+	cfg->files = argv + optind;
+	if (cfg->nfiles == 0) {
+		fprintf(stderr, "umbra stat: no report given (see umbra stat --help)\n");
+		return -EINVAL;
+	}
+	if (cfg->nfiles > STAT_MAX_REPORTS) {
+		fprintf(stderr, "umbra stat: %d reports: at most %d\n", cfg->nfiles,
+			STAT_MAX_REPORTS);
+		return -EINVAL;
+	}
+	return CLI_STAT;
 }

@@ -1,6 +1,6 @@
 /*
  * The command line: `umbra run [OPTIONS] [KERNEL.elf] [-- GUEST ARGS]`,
- * `umbra --help`, `umbra --version`. Parsing only; run_config__validate()
+ * `umbra stat [--json] REPORT...`, `umbra --help`, `umbra --version`. Parsing only; run_config__validate()
  * checks the values.
  */
 #ifndef UMBRA_VMM_CLI_H
@@ -9,12 +9,15 @@
 #include <stdio.h>
 
 #include "run_config.h"
+#include "stat.h"
 
 enum cli_command {
-	CLI_RUN,      /* run a guest with the parsed config */
-	CLI_HELP,     /* umbra --help */
-	CLI_RUN_HELP, /* umbra run --help */
-	CLI_VERSION,  /* umbra --version */
+	CLI_RUN,       /* run a guest with the parsed config */
+	CLI_HELP,      /* umbra --help */
+	CLI_RUN_HELP,  /* umbra run --help */
+	CLI_VERSION,   /* umbra --version */
+	CLI_STAT,      /* umbra stat: cli__parse_stat() parses the rest */
+	CLI_STAT_HELP, /* umbra stat --help */
 };
 
 /*
@@ -24,7 +27,14 @@ enum cli_command {
  */
 int cli__parse(int argc, char **argv, struct run_config *cfg);
 
+/*
+ * Parses `umbra stat [--json] REPORT...` (argv as cli__parse() got it)
+ * into cfg. CLI_STAT, CLI_STAT_HELP, or -EINVAL after printing one line.
+ */
+int cli__parse_stat(int argc, char **argv, struct stat_config *cfg);
+
 void cli__usage(FILE *f);
+void cli__stat_usage(FILE *f);
 /* build_path: the default image relative to umbra's directory; install_path: absolute. */
 void cli__run_usage(FILE *f, const char *build_path, const char *install_path);
 

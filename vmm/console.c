@@ -6,18 +6,30 @@
 #include "console.h"
 
 #include <stdio.h>
-#include <string.h>
+
+#include "sink.h"
+
+/* Set by the main thread while no vCPU thread runs, read by vCPU threads. */
+static struct sink *console_out;
+
+void console__attach(struct sink *out)
+{
+	console_out = out;
+}
 
 void console__write(const void *buf, size_t len)
 {
-	/* stdio locks the stream for each call, which keeps one call whole.
-	 * A write error (stdout closed) drops the output: the guest goes on. */
-	fwrite(buf, 1, len, stdout);
-	if (memchr(buf, '\n', len))
-		fflush(stdout);
+	/* Outside a run (programs that link the VMM's library): stdio, and a
+	 * write error (stdout closed) drops the output. */
+	if (!console_out) {
+		fwrite(buf, 1, len, stdout);
+		return;
+	}
+	sink__put(console_out, buf, len);
 }
 
-void console__flush(void)
+void console__stop_waiting(void)
 {
-	fflush(stdout);
+	if (console_out)
+		sink__stop_waiting(console_out);
 }

@@ -12,6 +12,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -62,6 +63,14 @@ static int check_header(Elf *elf, char *why, size_t why_len)
 			    "a position-independent or shared object (ET_DYN), not ET_EXEC");
 	if (eh.e_type != ET_EXEC)
 		return fail(why, why_len, -ENOEXEC, "not an executable (type %u)", eh.e_type);
+	/* libelf steps through the program headers by its own entry size,
+	 * whatever e_phentsize says: an image that means another layout would
+	 * be misread, not refused. (e_phnum is PN_XNUM, not 0, when the count
+	 * lives elsewhere.) */
+	if (eh.e_phnum != 0 && eh.e_phentsize != sizeof(Elf64_Phdr))
+		return fail(why, why_len, -ENOEXEC,
+			    "program header entry size %u; ELF64 program headers are %zu bytes",
+			    eh.e_phentsize, sizeof(Elf64_Phdr));
 	return 0;
 }
 
@@ -70,16 +79,18 @@ static int add_segment(struct elf_image *img, const GElf_Phdr *ph, size_t index,
 {
 	struct elf_segment *s;
 
-	if (ph->p_memsz == 0)
-		return 0;
-	if (img->nsegments == ELF_LOAD_MAX_SEGMENTS)
-		return fail(why, why_len, -ENOEXEC, "more than %d loadable segments",
-			    ELF_LOAD_MAX_SEGMENTS);
+	/* Before the empty-segment skip: file bytes with no memory to go to
+	 * are as malformed as any other excess. */
 	if (ph->p_filesz > ph->p_memsz)
 		return fail(why, why_len, -ENOEXEC,
 			    "segment %zu: file size %#llx is larger than its memory size %#llx",
 			    index, (unsigned long long)ph->p_filesz,
 			    (unsigned long long)ph->p_memsz);
+	if (ph->p_memsz == 0)
+		return 0;
+	if (img->nsegments == ELF_LOAD_MAX_SEGMENTS)
+		return fail(why, why_len, -ENOEXEC, "more than %d loadable segments",
+			    ELF_LOAD_MAX_SEGMENTS);
 	if (ph->p_offset > img->file_size || ph->p_filesz > img->file_size - ph->p_offset)
 		return fail(why, why_len, -ENOEXEC,
 			    "segment %zu: truncated file (its %#llx bytes at offset %#llx run past "
@@ -257,57 +268,70 @@ static int check_program(struct elf_image *img, const struct guest_mem *mem, cha
 		    (unsigned long long)notes.pvh_entry);
 }
 
+int elf_load__open_memory(struct elf_image *img, const void *bytes, size_t size,
+			  const struct guest_mem *mem, char *why, size_t why_len)
+{
+	int err;
+
+	*img = (struct elf_image){0};
+	if (size == 0)
+		return fail(why, why_len, -ENOEXEC, "empty file");
+	if (elf_version(EV_CURRENT) == EV_NONE)
+		return fail(why, why_len, -ENOSYS, "libelf is out of date");
+	/* libelf only reads an image it did not map itself (ELF_C_READ_MMAP):
+	 * what it must convert, it copies. */
+	img->elf = elf_memory((char *)bytes, size);
+	if (!img->elf)
+		return fail(why, why_len, -ENOEXEC, "truncated or malformed ELF file (libelf: %s)",
+			    elf_errmsg(-1));
+	img->file = bytes;
+	img->file_size = size;
+	err = check_header(img->elf, why, why_len);
+	if (err == 0)
+		err = check_program(img, mem, why, why_len);
+	if (err < 0)
+		elf_load__close(img);
+	return err;
+}
+
 int elf_load__open(struct elf_image *img, const char *path, const struct guest_mem *mem, char *why,
 		   size_t why_len)
 {
 	struct stat st;
-	int err;
+	void *map = NULL;
+	int fd, err;
 
-	*img = (struct elf_image){.fd = -1};
-	if (elf_version(EV_CURRENT) == EV_NONE)
-		return fail(why, why_len, -ENOSYS, "libelf is out of date");
-	img->fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (img->fd < 0)
+	*img = (struct elf_image){0};
+	/* O_NONBLOCK: opening a FIFO for reading would wait for a writer. */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0)
 		return fail(why, why_len, -errno, "%s", strerror(errno));
-	if (fstat(img->fd, &st) < 0) {
+	if (fstat(fd, &st) < 0)
 		err = fail(why, why_len, -errno, "%s", strerror(errno));
-		goto out_close;
-	}
-	if (S_ISDIR(st.st_mode)) {
+	else if (S_ISDIR(st.st_mode))
 		err = fail(why, why_len, -EISDIR, "is a directory");
-		goto out_close;
-	}
-	if (!S_ISREG(st.st_mode)) {
+	else if (!S_ISREG(st.st_mode))
 		err = fail(why, why_len, -ENOEXEC, "not a regular file");
-		goto out_close;
+	else
+		err = 0;
+	if (err == 0 && st.st_size > 0) {
+		map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+		if (map == MAP_FAILED) {
+			map = NULL;
+			err = fail(why, why_len, -errno, "%s", strerror(errno));
+		}
 	}
-	if (st.st_size == 0) {
-		err = fail(why, why_len, -ENOEXEC, "empty file");
-		goto out_close;
+	close(fd); /* the mapping keeps the file */
+	if (err < 0)
+		return err;
+	err = elf_load__open_memory(img, map, map ? (size_t)st.st_size : 0, mem, why, why_len);
+	if (err < 0) {
+		if (map)
+			munmap(map, (size_t)st.st_size);
+		return err;
 	}
-	img->elf = elf_begin(img->fd, ELF_C_READ_MMAP, NULL);
-	if (!img->elf) {
-		err = fail(why, why_len, -ENOEXEC, "truncated or malformed ELF file (libelf: %s)",
-			   elf_errmsg(-1));
-		goto out_close;
-	}
-	img->file = (const uint8_t *)elf_rawfile(img->elf, &img->file_size);
-	if (!img->file) {
-		err = fail(why, why_len, -ENOEXEC, "truncated or malformed ELF file (libelf: %s)",
-			   elf_errmsg(-1));
-		goto out_end;
-	}
-	err = check_header(img->elf, why, why_len);
-	if (err == 0)
-		err = check_program(img, mem, why, why_len);
-	if (err == 0)
-		return 0;
-out_end:
-	elf_end(img->elf);
-out_close:
-	close(img->fd);
-	*img = (struct elf_image){.fd = -1};
-	return err;
+	img->map = map;
+	return 0;
 }
 
 void elf_load__copy(const struct elf_image *img, struct guest_mem *mem)
@@ -326,7 +350,7 @@ void elf_load__close(struct elf_image *img)
 {
 	if (img->elf)
 		elf_end(img->elf);
-	if (img->fd >= 0)
-		close(img->fd);
-	*img = (struct elf_image){.fd = -1};
+	if (img->map)
+		munmap(img->map, img->file_size);
+	*img = (struct elf_image){0};
 }

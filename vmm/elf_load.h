@@ -22,10 +22,10 @@ struct elf_segment {
 };
 
 struct elf_image {
-	int fd;
 	struct Elf *elf;
-	const uint8_t *file; /* the whole file, as libelf maps it */
+	const uint8_t *file; /* the whole image */
 	size_t file_size;
+	void *map;         /* file's mapping when elf_load__open made it, else NULL */
 	uint32_t entry;    /* the PVH note's 32-bit entry point */
 	bool has_abi_note; /* carries the umbra ABI note (its version matched) */
 	size_t nsegments;
@@ -34,11 +34,20 @@ struct elf_image {
 
 /*
  * Opens and checks `path` against `mem`'s layout (its fields only; nothing
- * is written). On failure returns a negative errno, with the reason in
- * why, and holds nothing. On success the caller owns img (elf_load__close).
+ * is written). Anything but a regular file is refused without waiting for
+ * it (a FIFO never blocks the open). On failure returns a negative errno,
+ * with the reason in why, and holds nothing. On success the caller owns img
+ * (elf_load__close).
  */
 int elf_load__open(struct elf_image *img, const char *path, const struct guest_mem *mem, char *why,
 		   size_t why_len);
+/*
+ * The same checks on an image already in memory: `size` bytes at `bytes`,
+ * which must stay unchanged until elf_load__close(img) and are never
+ * written. Returns as elf_load__open does.
+ */
+int elf_load__open_memory(struct elf_image *img, const void *bytes, size_t size,
+			  const struct guest_mem *mem, char *why, size_t why_len);
 /* Copies the segments into guest memory and zeroes their bss. */
 void elf_load__copy(const struct elf_image *img, struct guest_mem *mem);
 void elf_load__close(struct elf_image *img);

@@ -7,12 +7,14 @@
 #include "exits.h"
 
 #include <inttypes.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 
 #include <umbra/abi.h>
 
 #include "console.h"
+#include "diag.h"
 #include "hypercall.h"
 #include "kvm.h"
 #include "vcpu.h"
@@ -68,6 +70,12 @@ void exit_log__print(const struct exit_log *l, FILE *f)
 	}
 }
 
+bool exits__is_hypercall(const struct kvm_run *run)
+{
+	return run->io.port == UMBRA_HC_PORT && run->io.direction == KVM_EXIT_IO_OUT &&
+	       run->io.size == 4 && run->io.count == 1;
+}
+
 void exits__io(struct vcpu *v)
 {
 	struct kvm_run *run = v->run;
@@ -76,7 +84,7 @@ void exits__io(struct vcpu *v)
 	bool out = run->io.direction == KVM_EXIT_IO_OUT;
 	uint32_t bytes = (uint32_t)run->io.size * run->io.count;
 
-	if (run->io.port == UMBRA_HC_PORT && out && run->io.size == 4 && run->io.count == 1) {
+	if (exits__is_hypercall(run)) {
 		struct exit_record *rec = exit_log__last(&v->log);
 		uint32_t nr;
 
@@ -152,14 +160,23 @@ void exits__dump_regs(struct vcpu *v, FILE *f)
 	print_segment(f, "tr", &s.tr);
 }
 
-/* Prints a fatal exit's registers and last exits to stderr. */
+/* Prints a fatal exit's registers and last exits to stderr, in one piece. */
 static void report_fatal(struct vcpu *v, const char *what)
 {
-	flockfile(stderr);
-	fprintf(stderr, "umbra: vCPU %u: %s\n", v->id, what);
-	exits__dump_regs(v, stderr);
-	exit_log__print(&v->log, stderr);
-	funlockfile(stderr);
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	if (!f) {
+		diag__printf("umbra: vCPU %u: %s (no memory for the registers)\n", v->id, what);
+		return;
+	}
+	fprintf(f, "umbra: vCPU %u: %s\n", v->id, what);
+	exits__dump_regs(v, f);
+	exit_log__print(&v->log, f);
+	if (fclose(f) == 0)
+		diag__put(text, len);
+	free(text);
 }
 
 void exits__shutdown(struct vcpu *v)

@@ -7,6 +7,7 @@
 #define UMBRA_VMM_EXITS_H
 
 #include <linux/kvm.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -33,6 +34,9 @@ struct exit_log {
 /* Records the exit that KVM_RUN just returned (reason as the loop sees it). */
 struct exit_record *exit_log__add(struct exit_log *l, uint32_t reason, const struct kvm_run *run);
 void exit_log__print(const struct exit_log *l, FILE *f);
+
+/* True if the exit is a hypercall: a 4-byte out to UMBRA_HC_PORT. */
+bool exits__is_hypercall(const struct kvm_run *run);
 
 void exits__io(struct vcpu *v);
 void exits__mmio(struct vcpu *v);

@@ -12,6 +12,7 @@
 
 #include "console.h"
 #include "mmu.h"
+#include "page_ops.h"
 #include "park.h"
 #include "vcpu.h"
 #include "vm.h"
@@ -26,6 +27,8 @@ static const char *const hc_names[UMBRA_HC_COUNT] = {
 	[UMBRA_HC_IDLE] = "idle",
 	[UMBRA_HC_KICK] = "kick",
 	[UMBRA_HC_CLOCK] = "clock",
+	[UMBRA_HC_PAGE_CLEAR] = "page_clear",
+	[UMBRA_HC_PAGE_COPY] = "page_copy",
 	[UMBRA_HC_AS_CREATE] = "as_create",
 	[UMBRA_HC_AS_DESTROY] = "as_destroy",
 	[UMBRA_HC_AS_FORK] = "as_fork",
@@ -143,9 +146,11 @@ int64_t hypercall__dispatch(struct vcpu *v, uint32_t nr)
 	struct kvm_regs *r = vcpu__regs(v);
 	struct phase_counters *pc = vcpu_stats__cur(&v->stats);
 	unsigned slot = nr < UMBRA_HC_COUNT && hc_names[nr] ? nr : HC_SLOT_UNKNOWN;
-	uint64_t start_ns = stats__now_ns(), flush_ns = phase_counters__flush_ns(pc);
+	uint64_t start_ns, end_ns, flush_ns = phase_counters__flush_ns(pc);
 	int64_t ret;
 
+	trace__hypercall_begin(v->trace, nr);
+	start_ns = stats__now_ns();
 	/* Charged to the phase the call was made in (PHASE moves to another). */
 	pc->hc_calls[slot]++;
 	switch (nr) {
@@ -179,6 +184,12 @@ int64_t hypercall__dispatch(struct vcpu *v, uint32_t nr)
 	case UMBRA_HC_CLOCK:
 		ret = (int64_t)(stats__now_ns() - v->vm->start_ns);
 		break;
+	case UMBRA_HC_PAGE_CLEAR:
+		ret = page_ops__clear(&v->vm->mem, r->rdi);
+		break;
+	case UMBRA_HC_PAGE_COPY:
+		ret = page_ops__copy(&v->vm->mem, r->rdi, r->rsi);
+		break;
 	case UMBRA_HC_AS_CREATE:
 	case UMBRA_HC_AS_DESTROY:
 	case UMBRA_HC_AS_FORK:
@@ -196,7 +207,9 @@ int64_t hypercall__dispatch(struct vcpu *v, uint32_t nr)
 		pc->hc_errors[slot]++;
 	/* pc, not the current phase: UMBRA_HC_PHASE charges the phase it ends;
 	 * the flush an AS call may end with is the flushes' time, not the call's */
-	pc->hc_ns[slot] += stats__now_ns() - start_ns - (phase_counters__flush_ns(pc) - flush_ns);
+	end_ns = stats__now_ns();
+	pc->hc_ns[slot] += end_ns - start_ns - (phase_counters__flush_ns(pc) - flush_ns);
+	trace__hypercall_end(v->trace, nr, start_ns, end_ns, ret);
 	r->rax = (uint64_t)ret;
 	vcpu__regs_dirty(v);
 	return ret;

@@ -6,10 +6,23 @@
 #include "json.h"
 
 #include <inttypes.h>
+#include <math.h>
 
 void json__init(struct json *j, FILE *f)
 {
-	*j = (struct json){.f = f};
+	json__init_wrapped(j, f, JSON_MAX_DEPTH);
+}
+
+void json__init_wrapped(struct json *j, FILE *f, unsigned wrap_depth)
+{
+	*j = (struct json){.f = f, .wrap_depth = wrap_depth};
+}
+
+static void new_line(struct json *j)
+{
+	fputc('\n', j->f);
+	for (unsigned i = 0; i < j->depth; i++)
+		fputs("  ", j->f);
 }
 
 static void write_string(FILE *f, const char *s)
@@ -45,10 +58,9 @@ static void item(struct json *j, const char *key)
 {
 	if (j->depth > 0) {
 		if (j->has_items[j->depth])
-			fputc(',', j->f);
-		fputc('\n', j->f);
-		for (unsigned i = 0; i < j->depth; i++)
-			fputs("  ", j->f);
+			fputs(j->depth > j->wrap_depth ? ", " : ",", j->f);
+		if (j->depth <= j->wrap_depth)
+			new_line(j);
 	}
 	j->has_items[j->depth] = true;
 	if (key) {
@@ -70,15 +82,12 @@ static void container_begin(struct json *j, const char *key, char c)
 
 static void container_end(struct json *j, char c)
 {
-	bool had = j->has_items[j->depth];
+	bool wrapped = j->has_items[j->depth] && j->depth <= j->wrap_depth;
 
 	if (j->depth > 0)
 		j->depth--;
-	if (had) {
-		fputc('\n', j->f);
-		for (unsigned i = 0; i < j->depth; i++)
-			fputs("  ", j->f);
-	}
+	if (wrapped)
+		new_line(j);
 	fputc(c, j->f);
 }
 
@@ -124,6 +133,21 @@ void json__null(struct json *j, const char *key)
 {
 	item(j, key);
 	fputs("null", j->f);
+}
+
+void json__double(struct json *j, const char *key, double v)
+{
+	item(j, key);
+	if (isfinite(v))
+		fprintf(j->f, "%.6g", v);
+	else
+		fputs("null", j->f);
+}
+
+void json__number(struct json *j, const char *key, const char *literal)
+{
+	item(j, key);
+	fputs(literal, j->f);
 }
 
 void json__string(struct json *j, const char *key, const char *s)

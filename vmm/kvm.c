@@ -77,6 +77,7 @@ int kvm__init(struct kvm *kvm, char *why, size_t why_len)
 	r = ioctl(kvm->sys_fd, KVM_CHECK_EXTENSION, KVM_CAP_NR_MEMSLOTS);
 	kvm->nr_slots = r > 0 ? (unsigned)r : 32;
 	kvm->stats = ioctl(kvm->sys_fd, KVM_CHECK_EXTENSION, KVM_CAP_BINARY_STATS_FD) > 0;
+	kvm->readonly_mem = ioctl(kvm->sys_fd, KVM_CHECK_EXTENSION, KVM_CAP_READONLY_MEM) > 0;
 	err = get_supported_cpuid(kvm);
 	if (err < 0) {
 		fail(why, why_len, err, "KVM_GET_SUPPORTED_CPUID");
@@ -105,8 +106,15 @@ void kvm__release(struct kvm *kvm)
 
 int kvm__set_slot(struct kvm *kvm, uint32_t slot, uint64_t gpa, uint64_t size, void *host)
 {
+	return kvm__set_slot_flags(kvm, slot, gpa, size, host, 0);
+}
+
+int kvm__set_slot_flags(struct kvm *kvm, uint32_t slot, uint64_t gpa, uint64_t size, void *host,
+			uint32_t flags)
+{
 	struct kvm_userspace_memory_region r = {
 		.slot = slot,
+		.flags = flags,
 		.guest_phys_addr = gpa,
 		.memory_size = size,
 		.userspace_addr = (uint64_t)(uintptr_t)host,

@@ -17,6 +17,7 @@ struct kvm {
 	unsigned max_vcpus;       /* KVM_CAP_NR_VCPUS: what this KVM supports well */
 	unsigned nr_slots;        /* KVM_CAP_NR_MEMSLOTS */
 	bool stats;               /* KVM_CAP_BINARY_STATS_FD */
+	bool readonly_mem;        /* KVM_CAP_READONLY_MEM: memslots the guest cannot write */
 	struct kvm_cpuid2 *cpuid; /* KVM_GET_SUPPORTED_CPUID */
 };
 
@@ -31,6 +32,10 @@ void kvm__release(struct kvm *kvm);
 
 /* Maps [gpa, gpa + size) to host memory as memslot `slot`; size 0 deletes it. */
 int kvm__set_slot(struct kvm *kvm, uint32_t slot, uint64_t gpa, uint64_t size, void *host);
+/* The same with KVM_MEM_* flags (KVM_MEM_READONLY: a guest write exits as
+ * MMIO instead of reaching the memory). */
+int kvm__set_slot_flags(struct kvm *kvm, uint32_t slot, uint64_t gpa, uint64_t size, void *host,
+			uint32_t flags);
 
 /* Creates vCPU `id`: its fd and its kvm_run mapping. */
 int kvm__create_vcpu(struct kvm *kvm, unsigned id, int *fd, struct kvm_run **run);

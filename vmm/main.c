@@ -6,19 +6,24 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <umbra/abi.h>
 
 #include "cli.h"
-#include "console.h"
 #include "elf_load.h"
-#include "report.h"
+#include "output.h"
 #include "run_config.h"
+#include "stat.h"
+#include "trace.h"
 #include "vm.h"
 
 #ifndef UMBRA_GUEST_INSTALL_PATH
@@ -55,77 +60,169 @@ static char *default_kernel(void)
 	return NULL;
 }
 
-static void report(const struct vm *vm, FILE *stats_file)
+/*
+ * Blocks SIGINT and SIGTERM in this thread and every thread it starts from
+ * now on, and returns them as a signalfd (or -1 after saying why): the main
+ * thread takes them from there while the guest runs and while umbra waits
+ * for its readers, and no handler races with the vCPU threads.
+ */
+static int stop_signals__open(sigset_t *old)
 {
-	const struct run_config *cfg = vm->cfg;
+	sigset_t stop;
+	int fd;
 
-	console__flush();
-	/* The table says how the run ended; without it, say so when it was not
-	 * the guest's own exit. */
-	if (vm->result.reason != STOP_EXIT && cfg->stats != STATS_TABLE)
-		fprintf(stderr, "umbra: %s\n", vm->result.message);
-	if (cfg->stats == STATS_TABLE)
-		report__table(stderr, vm);
-	else if (cfg->stats == STATS_JSON)
-		report__json(stderr, vm);
-	if (stats_file)
-		report__json(stats_file, vm);
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGINT);
+	sigaddset(&stop, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &stop, old);
+	fd = signalfd(-1, &stop, SFD_CLOEXEC);
+	if (fd < 0) {
+		fprintf(stderr, "umbra: signalfd: %s\n", strerror(errno));
+		pthread_sigmask(SIG_SETMASK, old, NULL);
+	}
+	return fd;
 }
 
-static int run(struct run_config *cfg)
+/*
+ * Writes the trace and closes its file; says how many records were
+ * dropped. 0, or -1 after printing why the file could not be written.
+ */
+static int write_trace(const struct vm *vm, FILE *f)
+{
+	const struct run_config *cfg = vm->cfg;
+	uint64_t dropped = trace__dropped(vm->trace);
+	int err = trace__write(vm->trace, vm, f);
+
+	if (fclose(f) != 0 && err == 0)
+		err = -errno;
+	if (err < 0) {
+		fprintf(stderr, "umbra: --trace %s: %s\n", cfg->trace_file, strerror(-err));
+		return -1;
+	}
+	if (dropped)
+		fprintf(stderr,
+			"umbra: --trace %s: %llu records dropped, the vCPU buffers of %u were "
+			"full (see --trace-buffer)\n",
+			cfg->trace_file, (unsigned long long)dropped, cfg->trace_events);
+	return 0;
+}
+
+/*
+ * Creates the --trace file before the guest runs, so that a bad path fails
+ * early. A regular file only: it is written after the run, in one go, and
+ * opening a FIFO or writing a device could wait without end.
+ */
+static FILE *open_trace(const char *path)
+{
+	struct stat st;
+	FILE *f = NULL;
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NONBLOCK, 0666);
+
+	if (fd >= 0 && fstat(fd, &st) == 0 && !S_ISREG(st.st_mode)) {
+		fprintf(stderr, "umbra: --trace %s: not a regular file\n", path);
+		close(fd);
+		return NULL;
+	}
+	if (fd >= 0 && fcntl(fd, F_SETFL, 0) == 0)
+		f = fdopen(fd, "w");
+	if (!f) {
+		fprintf(stderr, "umbra: --trace %s: %s\n", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+	}
+	return f;
+}
+
+static int run(struct run_config *cfg, int sig_fd)
 {
 	struct guest_mem mem;
 	struct elf_image img;
+	struct output out;
 	struct vm vm;
-	FILE *stats_file = NULL;
+	FILE *trace_file = NULL;
 	char why[512];
 	int err, code;
 
-	if (cfg->stats_file) {
-		stats_file = fopen(cfg->stats_file, "w");
-		if (!stats_file) {
-			fprintf(stderr, "umbra: --stats-file %s: %s\n", cfg->stats_file,
-				strerror(errno));
+	/* A closed stdout or stderr must not kill umbra before it reports. */
+	signal(SIGPIPE, SIG_IGN);
+	if (cfg->trace_file) {
+		trace_file = open_trace(cfg->trace_file);
+		if (!trace_file)
 			return EXIT_VMM_ERROR;
-		}
+	}
+	if (output__open(&out, cfg, sig_fd) < 0) {
+		if (trace_file)
+			fclose(trace_file);
+		return EXIT_VMM_ERROR;
 	}
 	err = guest_mem__init(&mem, cfg->mem_size, run_config__pool_bytes(cfg));
 	if (err < 0) {
 		fprintf(stderr, "umbra: cannot map guest memory: %s\n", strerror(-err));
-		goto out_file;
+		goto out_output;
 	}
 	err = elf_load__open(&img, cfg->kernel, &mem, why, sizeof(why));
 	if (err < 0) {
 		fprintf(stderr, "umbra: %s: %s\n", cfg->kernel, why);
 		guest_mem__release(&mem);
-		goto out_file;
+		goto out_output;
 	}
 	err = vm__init(&vm, cfg, &img, &mem);
 	elf_load__close(&img);
 	if (err < 0)
-		goto out_file;
-	/* A closed stdout must not kill umbra before it reports. */
-	signal(SIGPIPE, SIG_IGN);
-	err = vm__run(&vm);
-	report(&vm, stats_file);
-	code = vm__exit_code(&vm.result);
-	vm__release(&vm);
-	if (stats_file && fclose(stats_file) != 0) {
-		fprintf(stderr, "umbra: --stats-file %s: %s\n", cfg->stats_file, strerror(errno));
-		return EXIT_VMM_ERROR;
+		goto out_output;
+	err = output__start(&out);
+	if (err < 0) {
+		vm__release(&vm);
+		goto out_output;
 	}
+	err = vm__run(&vm, sig_fd);
+	if (output__finish(&out, &vm) < 0)
+		err = -EIO;
+	code = vm__exit_code(&vm.result);
+	if (trace_file && write_trace(&vm, trace_file) < 0)
+		err = -EIO;
+	vm__release(&vm);
+	output__release(&out);
 	return err < 0 ? EXIT_VMM_ERROR : code;
-out_file:
-	if (stats_file)
-		fclose(stats_file);
+out_output:
+	output__release(&out);
+	if (trace_file)
+		fclose(trace_file);
 	return EXIT_VMM_ERROR;
+}
+
+/* umbra stat's exit codes: 0, or 2 for a bad option or report (like cmp and diff). */
+#define EXIT_STAT_ERROR 2
+
+static int stat_command(int argc, char **argv)
+{
+	struct stat_config cfg;
+	int err, cmd = cli__parse_stat(argc, argv, &cfg);
+
+	if (cmd == CLI_STAT_HELP) {
+		cli__stat_usage(stdout);
+		return 0;
+	}
+	if (cmd < 0)
+		return EXIT_STAT_ERROR;
+	err = stat__run(&cfg, stdout);
+	if (err == -ENOMEM)
+		fprintf(stderr, "umbra stat: out of memory\n");
+	if (err < 0)
+		return EXIT_STAT_ERROR;
+	if (fflush(stdout) != 0) {
+		fprintf(stderr, "umbra stat: standard output: %s\n", strerror(errno));
+		return EXIT_STAT_ERROR;
+	}
+	return 0;
 }
 
 int main(int argc, char **argv)
 {
 	struct run_config cfg;
 	char *kernel = NULL;
-	int cmd, code = EXIT_VMM_ERROR;
+	sigset_t old_mask;
+	int cmd, sig_fd, code = EXIT_VMM_ERROR;
 
 	run_config__init(&cfg);
 	cmd = cli__parse(argc, argv, &cfg);
@@ -142,6 +239,9 @@ int main(int argc, char **argv)
 		printf("umbra %s (hypercall ABI %u)\n", PACKAGE_VERSION, UMBRA_ABI_VERSION);
 		code = 0;
 		break;
+	case CLI_STAT:
+		code = stat_command(argc, argv);
+		break;
 	case CLI_RUN:
 		if (run_config__validate(&cfg) < 0)
 			break;
@@ -151,7 +251,12 @@ int main(int argc, char **argv)
 				break;
 			cfg.kernel = kernel;
 		}
-		code = run(&cfg);
+		sig_fd = stop_signals__open(&old_mask);
+		if (sig_fd < 0)
+			break;
+		code = run(&cfg, sig_fd);
+		close(sig_fd);
+		pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
 		break;
 	default:
 		break;

@@ -1,14 +1,21 @@
 /*
  * The shadow MMU in the VMM.
  *
- * TLBs and freed pages (docs/architecture.md): this KVM caches the shadow
- * tables our vCPUs walk, so after a library call that removed, re-pointed
- * or narrowed an entry, and after a switch to an address space another
- * vCPU changed but has not flushed yet, the vCPU flushes before it enters
- * the guest again: shadow_flush_begin(), the dummy-memslot flush of its
- * own thread, shadow_flush_done(). The library keeps freed pages in limbo
- * until a flush that began after the free has completed (defer_free), and
- * calls flush_callback() when it needs them sooner.
+ * Flushes (docs/architecture.md, "Flushes"): after every shadow call the
+ * vCPU takes what its calls changed that a vCPU may have cached
+ * (shadow_flush_take) and, before it re-enters the guest, acts on it by
+ * the flush mode:
+ *   tlb   (TDP KVM) the vCPU resumes through the flush stub, which
+ *         invalidates the narrowed leaves' pages or reloads CR3, and loads
+ *         the root of an address space it switches to;
+ *   copy  (shadow-paging KVM) the library has copied the changed upper
+ *         pages to fresh ones: the vCPU loads the moved root; a narrowed
+ *         leaf's old frame is dropped from KVM's cache (MADV_DONTNEED);
+ *   drop  any change drops everything KVM cached (a dummy memslot);
+ *   off   nothing.
+ * The whole-VM drop also stays the fallback: when the stub cannot run (a
+ * call from CPL 3), when a call narrowed more leaves than a record holds,
+ * and when the pool needs the pages that wait in limbo for it.
  */
 #include <config.h>
 
@@ -22,6 +29,7 @@
 #include <umbra/abi.h>
 
 #include "shadow/shadow.h"
+#include "stub.h"
 #include "vcpu.h"
 #include "vm.h"
 
@@ -31,11 +39,12 @@ static _Thread_local struct vcpu *current_vcpu;
 /* The fields of struct shadow_stats: events, then gauges. */
 /* clang-format off */
 #define SHADOW_COUNTERS(X) \
-	X(share_exclusive) X(share_shared) X(unshare_copy) X(unshare_exclusive) \
-	X(unshare_copy_last) X(pmd_freed) X(pmd_copied) X(fill_private) X(fill_shared) X(fill_raced) \
-	X(fault_guest) X(fault_spurious) X(updates) X(forks_share) X(forks_copy) \
-	X(forks_lazy) X(shadow_entries_written) X(guest_entries_written) \
-	X(pages_allocated) X(pages_freed) X(flushes) X(alloc_failures)
+	X(share_exclusive) X(share_shared) X(share_identity) X(unshare_copy) X(unshare_exclusive) \
+	X(unshare_copy_last) X(unshare_follow) X(pmd_freed) X(pmd_copied) X(fill_private) \
+	X(fill_shared) X(fill_raced) X(fault_guest) X(fault_spurious) X(updates) X(forks_share) \
+	X(forks_copy) X(forks_lazy) X(shadow_entries_written) X(guest_entries_written) \
+	X(pages_allocated) X(pages_freed) X(path_copies) X(flushes) X(alloc_failures) \
+	X(ownership_refusals)
 #define SHADOW_GAUGES(X) X(pages_now) X(pages_peak) X(address_spaces_now)
 #define NAME(field) #field,
 #define OFFSET(field) offsetof(struct shadow_stats, field),
@@ -93,8 +102,9 @@ void mmu__read_gauges(void *mmu, int cpu, uint64_t *values)
 	copy_fields(&s, gauge_offsets, NR_GAUGES, values);
 }
 
-/* Flushes on v's dummy slot for the library, and counts it. 0 or -errno. */
-static int flush(struct mmu *m, struct vcpu *v)
+/* The whole-VM flush on v's dummy slot, and counts it; the limbo pages
+ * freed before it began are free again. 0 or -errno. */
+static int flush_vm(struct mmu *m, struct vcpu *v)
 {
 	struct phase_counters *pc = vcpu_stats__cur(&v->stats);
 	struct shadow_flush_ticket ticket = shadow_flush_begin(m->sh);
@@ -102,6 +112,7 @@ static int flush(struct mmu *m, struct vcpu *v)
 	int err = flush_slot__flush(&v->flush);
 
 	pc->flush_ns += stats__now_ns() - t0;
+	trace__flush(v->trace, TRACE_FLUSH_VM, t0, 1);
 	if (err < 0)
 		return err; /* the limbo pages stay in limbo */
 	shadow_flush_done(m->sh, ticket);
@@ -120,6 +131,7 @@ static int flush_frames(struct vcpu *v, const uint64_t *frames, unsigned n)
 		err = guest_mem__drop_cached(&v->vm->mem, frames[i]);
 	pc->frame_flush_ns += stats__now_ns() - t0;
 	pc->frame_flushes += n;
+	trace__flush(v->trace, TRACE_FLUSH_FRAMES, t0, n);
 	return err;
 }
 
@@ -128,7 +140,22 @@ static int flush_callback(void *arg)
 {
 	if (!current_vcpu)
 		return -ESRCH; /* not called from a vCPU thread: nothing to flush with */
-	return flush(arg, current_vcpu);
+	return flush_vm(arg, current_vcpu);
+}
+
+static enum shadow_flush_mode library_mode(enum flush_mode mode)
+{
+	switch (mode) {
+	case FLUSH_TLB:
+		return SHADOW_FLUSH_TLB;
+	case FLUSH_COPY:
+		return SHADOW_FLUSH_COPY;
+	case FLUSH_AUTO:
+	case FLUSH_DROP:
+	case FLUSH_OFF:
+		break;
+	}
+	return SHADOW_FLUSH_GLOBAL;
 }
 
 int mmu__init(struct vm *vm, struct mmu **out)
@@ -138,6 +165,7 @@ int mmu__init(struct vm *vm, struct mmu **out)
 		[PAGING_COPY] = SHADOW_COPY,
 		[PAGING_LAZY] = SHADOW_LAZY,
 	};
+	uint64_t above = (vm->mem.size + SZ_2M - 1) & ~(SZ_2M - 1);
 	struct mmu *m;
 	int err;
 
@@ -147,6 +175,22 @@ int mmu__init(struct vm *vm, struct mmu **out)
 		return -ENOMEM;
 	m->vm = vm;
 	m->policy = policies[vm->cfg->paging];
+	m->flush = vm->flush;
+	err = stub__init(&m->stub, vm->nr_vcpus, above + VM_STUB_CODE_OFFSET,
+			 above + VM_STUB_DATA_OFFSET);
+	if (err < 0) {
+		free(m);
+		return err;
+	}
+	/* without a VM (the hypercall fuzzer's), the stub's pages are only
+	 * memory: nothing runs them */
+	err = vm->kvm.vm_fd >= 0 ? stub__map(&m->stub, &vm->kvm, SLOT_STUB_CODE, SLOT_STUB_DATA)
+				 : 0;
+	if (err < 0) {
+		stub__release(&m->stub);
+		free(m);
+		return err;
+	}
 	struct shadow_config cfg = {
 		.mem = vm->mem.host,
 		.mem_gpa = 0,
@@ -154,16 +198,21 @@ int mmu__init(struct vm *vm, struct mmu **out)
 		.pool_gpa = vm->mem.pool_gpa,
 		.pool_size = vm->mem.pool_size,
 		.kernel_slot = UMBRA_KERNEL_PML4_SLOT,
+		.fixed_slot = STUB_PML4_SLOT,
+		.fixed_entry = m->stub.pml4e,
 		.max_as = MMU_MAX_ADDRESS_SPACES,
 		.max_cpus = vm->nr_vcpus,
 		.poison = vm->cfg->check,
-		.defer_free = true,
+		.flush_mode = library_mode(m->flush),
+		/* KVM keeps what it cached of a freed page until a whole-VM flush,
+		 * unless the CPU walks our tables itself */
+		.defer_free = m->flush == FLUSH_COPY || m->flush == FLUSH_DROP,
 		.flush = flush_callback,
 		.flush_arg = m,
-		.frame_flush = true,
 	};
 	err = shadow_create(&cfg, &m->sh);
 	if (err < 0) {
+		stub__release(&m->stub);
 		free(m);
 		return err;
 	}
@@ -176,6 +225,7 @@ void mmu__release(struct mmu *m)
 	if (!m)
 		return;
 	shadow_destroy(m->sh);
+	stub__release(&m->stub);
 	free(m);
 }
 
@@ -251,7 +301,7 @@ static int64_t as_fault(struct mmu *m, struct vcpu *v, uint64_t handle, uint64_t
 /*
  * Applies the guest's umbra_pt_update array, copied out of guest memory
  * once (the guest may change it meanwhile). An entry that is malformed
- * here (level, reserved) ends the batch like one the library refuses.
+ * here (level, flags) ends the batch like one the library refuses.
  */
 static int64_t as_update(struct mmu *m, struct vcpu *v, uint64_t handle, uint64_t gpa,
 			 uint64_t count)
@@ -262,10 +312,13 @@ static int64_t as_update(struct mmu *m, struct vcpu *v, uint64_t handle, uint64_
 	int first_error = 0, applied;
 
 	_Static_assert(UMBRA_UPDATE_MAX <= SHADOW_UPDATE_MAX, "a batch fits the library");
+	_Static_assert(UMBRA_PT_WP_BELOW == SHADOW_UPDATE_WP_BELOW, "the same flag");
 	if (!is_handle(handle))
 		return -UMBRA_EBADF;
 	if (count > UMBRA_UPDATE_MAX)
 		return -UMBRA_E2BIG;
+	if (count == 0)
+		return 0; /* docs/abi.md: nothing to apply, whatever the handle */
 	src = guest_mem__translate(&v->vm->mem, gpa, count * sizeof(*src));
 	if (!src)
 		return -UMBRA_EFAULT;
@@ -273,9 +326,10 @@ static int64_t as_update(struct mmu *m, struct vcpu *v, uint64_t handle, uint64_
 		struct umbra_pt_update u;
 
 		memcpy(&u, &src[n], sizeof(u));
-		if (u.level < 1 || u.level > 4 || u.reserved != 0)
+		if (u.level < 1 || u.level > 4 || (u.flags & ~UMBRA_PT_WP_BELOW))
 			break;
-		updates[n] = (struct shadow_update){.va = u.va, .value = u.value, .level = u.level};
+		updates[n] = (struct shadow_update){
+			.va = u.va, .value = u.value, .level = u.level, .flags = u.flags};
 	}
 	applied = shadow_update(m->sh, v->id, (uint32_t)handle, updates, n, &first_error);
 	if (applied < 0)
@@ -288,18 +342,85 @@ static int64_t as_update(struct mmu *m, struct vcpu *v, uint64_t handle, uint64_
 	return applied;
 }
 
-static int64_t as_switch(struct mmu *m, struct vcpu *v, uint64_t handle)
+static int64_t as_switch(struct mmu *m, struct vcpu *v, uint64_t handle, uint64_t *root)
 {
-	uint64_t root;
-	int err;
-
 	if (!is_handle(handle))
 		return -UMBRA_EBADF;
-	err = shadow_switch(m->sh, v->id, (uint32_t)handle, &root);
-	if (err < 0)
-		return err;
+	return shadow_switch(m->sh, v->id, (uint32_t)handle, root);
+}
+
+/* Loads root into v's CR3 through KVM (the vCPU's next entry). */
+static void load_root(struct vcpu *v, uint64_t root)
+{
 	vcpu__sregs(v)->cr3 = root;
 	vcpu__sregs_dirty(v);
+}
+
+/* The flush stub runs when v re-enters the guest; its set-up is what the
+ * trace shows (pages: the ones it invalidates, 0 for all of them). */
+static int run_stub(struct mmu *m, struct vcpu *v, const struct stub_job *job)
+{
+	struct phase_counters *pc = vcpu_stats__cur(&v->stats);
+	unsigned pages = job->new_cr3 || job->reload ? 0 : job->n;
+	uint64_t t0 = stats__now_ns();
+	int err = stub__run(&m->stub, v, job);
+
+	trace__flush(v->trace, TRACE_FLUSH_TLB, t0, pages);
+	pc->tlb_flushes++;
+	pc->tlb_pages += pages;
+	return err;
+}
+
+/* The stub is mapped in shadow roots only: a call made on the guest's own
+ * boot tables (its first AS_SWITCH) cannot return through it. */
+static bool on_shadow_root(struct vcpu *v)
+{
+	const struct guest_mem *mem = &v->vm->mem;
+	uint64_t cr3 = vcpu__sregs(v)->cr3 & ~0xfffull;
+
+	return cr3 >= mem->pool_gpa && cr3 - mem->pool_gpa < mem->pool_size;
+}
+
+/*
+ * Before v re-enters the guest: what its call changed (f), and the root of
+ * the address space it switched to (0: none), reach it by the flush mode.
+ */
+static int flush_after(struct mmu *m, struct vcpu *v, const struct shadow_flush *f,
+		       uint64_t switch_root)
+{
+	struct phase_counters *pc = vcpu_stats__cur(&v->stats);
+	struct stub_job job = {.new_cr3 = switch_root, .reload = f->all, .n = f->n, .va = f->va};
+
+	switch (m->flush) {
+	case FLUSH_TLB:
+		if (!switch_root && !f->all && !f->n)
+			return 0;
+		if (!stub__can_run(v) || !on_shadow_root(v)) {
+			if (switch_root)
+				load_root(v, switch_root);
+			return f->all || f->n ? flush_vm(m, v) : 0;
+		}
+		return run_stub(m, v, &job);
+	case FLUSH_COPY:
+		if (switch_root) {
+			load_root(v, switch_root);
+		} else if (f->root_moved) {
+			load_root(v, f->root_gpa);
+			pc->root_moves++;
+		}
+		if (f->all)
+			return flush_vm(m, v);
+		return f->n ? flush_frames(v, f->frame, f->n) : 0;
+	case FLUSH_DROP:
+		if (switch_root)
+			load_root(v, switch_root);
+		return f->all ? flush_vm(m, v) : 0;
+	case FLUSH_AUTO:
+	case FLUSH_OFF:
+		break;
+	}
+	if (switch_root)
+		load_root(v, switch_root);
 	return 0;
 }
 
@@ -307,11 +428,10 @@ int64_t mmu__hypercall(struct vcpu *v, uint32_t nr)
 {
 	struct mmu *m = v->vm->mmu;
 	const struct kvm_regs *r = vcpu__regs(v);
-	uint64_t gen = shadow_flush_generation(m->sh);
-	uint64_t frames[SHADOW_FRAME_FLUSH_MAX];
-	unsigned nframes;
+	struct shadow_flush f;
+	uint64_t root = 0;
 	int64_t ret;
-	int err = 0;
+	int err;
 
 	current_vcpu = v;
 	switch (nr) {
@@ -332,29 +452,20 @@ int64_t mmu__hypercall(struct vcpu *v, uint32_t nr)
 		ret = as_update(m, v, r->rdi, r->rsi, r->rdx);
 		break;
 	case UMBRA_HC_AS_SWITCH:
-		ret = as_switch(m, v, r->rdi);
+		ret = as_switch(m, v, r->rdi, &root);
 		break;
 	default:
 		ret = -UMBRA_ENOSYS;
 		break;
 	}
-	/*
-	 * The rule: no re-entry with a stale translation cached. This call's
-	 * own changes moved the generation (a change made meanwhile by another
-	 * vCPU may make us flush for nothing: harmless); a SWITCH may load an
-	 * address space whose change another vCPU has not flushed yet. Any
-	 * other pending change concerns the address space loaded on the vCPU
-	 * that made it, which flushes before it runs again. Leaves narrowed in
-	 * the address space loaded here come as frames, flushed one by one
-	 * unless a full flush covers them anyway.
-	 */
-	nframes = shadow_flush_frames(m->sh, v->id, frames);
-	if (shadow_flush_generation(m->sh) != gen ||
-	    (nr == UMBRA_HC_AS_SWITCH && ret == 0 &&
-	     shadow_as_flush_needed(m->sh, (uint32_t)r->rdi)))
-		err = flush(m, v);
-	else if (nframes)
-		err = flush_frames(v, frames, nframes);
+	if (ret == -EUCLEAN || shadow_broken(m->sh)) {
+		vm__stop(v->vm, (int)v->id, STOP_VMM_ERROR, 0, "vCPU %u: the shadow is corrupt: %s",
+			 v->id, shadow_broken(m->sh));
+		return ret;
+	}
+	/* The rule: no re-entry with a stale translation cached. */
+	shadow_flush_take(m->sh, v->id, &f);
+	err = flush_after(m, v, &f, ret == 0 ? root : 0);
 	if (err < 0)
 		vm__stop(v->vm, (int)v->id, STOP_VMM_ERROR, 0, "vCPU %u: the flush failed: %s",
 			 v->id, strerror(-err));

@@ -12,6 +12,8 @@
 #include <stdint.h>
 
 #include "counters.h"
+#include "run_config.h"
+#include "stub.h"
 
 struct shadow;
 struct vcpu;
@@ -20,7 +22,9 @@ struct vm;
 struct mmu {
 	struct vm *vm;
 	struct shadow *sh;
-	int policy; /* enum shadow_policy of --paging */
+	int policy;            /* enum shadow_policy of --paging */
+	enum flush_mode flush; /* vm->flush */
+	struct stub stub;      /* the flush stub's pages, in every shadow root */
 };
 
 /* Address spaces alive at once that umbra lets the library hold. */

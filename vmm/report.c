@@ -27,7 +27,7 @@ static const char *const io_names[IO_CLASSES] = {
 	[IO_UNHANDLED] = "unhandled",
 };
 
-static const char *phase_name(unsigned p, char *buf, size_t len)
+const char *report__phase_name(unsigned p, char *buf, size_t len)
 {
 	static const char *const names[] = {
 		[UMBRA_PHASE_BOOT] = "boot",           [UMBRA_PHASE_SETUP] = "setup",
@@ -128,6 +128,9 @@ static void add_counters(struct phase_counters *d, const struct phase_counters *
 	d->flush_ns += s->flush_ns;
 	d->frame_flushes += s->frame_flushes;
 	d->frame_flush_ns += s->frame_flush_ns;
+	d->tlb_flushes += s->tlb_flushes;
+	d->tlb_pages += s->tlb_pages;
+	d->root_moves += s->root_moves;
 	d->time_ns += s->time_ns;
 	d->cpu_ns += s->cpu_ns;
 }
@@ -229,6 +232,9 @@ static void json_counters(struct json *j, const struct agg *a)
 	json__u64(j, "flush_ns", pc->flush_ns);
 	json__u64(j, "frame_flushes", pc->frame_flushes);
 	json__u64(j, "frame_flush_ns", pc->frame_flush_ns);
+	json__u64(j, "tlb_flushes", pc->tlb_flushes);
+	json__u64(j, "tlb_pages", pc->tlb_pages);
+	json__u64(j, "root_moves", pc->root_moves);
 	json_agg_group(j, "kvm", &a->kvm);
 	json_agg_group(j, "shadow", &a->shadow);
 }
@@ -268,6 +274,14 @@ static void json_header(struct json *j, const struct vm *vm)
 	json__u64(j, "pool_bytes", vm->mem.pool_size);
 	json__bool(j, "check", cfg->check);
 	json__u64(j, "timeout_ns", cfg->timeout_ns);
+	json__string(j, "flush_requested", run_config__flush_name(cfg->flush));
+	if (vm->mmu)
+		json__string(j, "flush", run_config__flush_name(vm->flush));
+	else
+		json__null(j, "flush");
+	json__string(j, "kvm_kind", kvm_kind__name(vm->kind.kind));
+	json__string(j, "kvm", vm->kind.source);
+	json__bool(j, "pool_readonly", vm->mmu && vm->kvm.readonly_mem);
 	json__object_end(j);
 	json__object_begin(j, "result");
 	json__string(j, "stop", vm__stop_name(r->reason));
@@ -305,7 +319,7 @@ void report__json(FILE *f, const struct vm *vm)
 			continue;
 		json__object_begin(&j, NULL);
 		json__u64(&j, "phase", p);
-		json__string(&j, "name", phase_name(p, buf, sizeof(buf)));
+		json__string(&j, "name", report__phase_name(p, buf, sizeof(buf)));
 		json__array_begin(&j, "vcpus");
 		for (unsigned i = 0; i < vm->nr_vcpus; i++) {
 			if (!vm->vcpus[i].stats.phases[p].used || agg_init(&a, vm) < 0)
@@ -471,6 +485,21 @@ static uint64_t v_frame_flushes(const struct agg *a, unsigned i)
 	(void)i;
 	return a->pc.frame_flushes;
 }
+static uint64_t v_tlb_flushes(const struct agg *a, unsigned i)
+{
+	(void)i;
+	return a->pc.tlb_flushes;
+}
+static uint64_t v_tlb_pages(const struct agg *a, unsigned i)
+{
+	(void)i;
+	return a->pc.tlb_pages;
+}
+static uint64_t v_root_moves(const struct agg *a, unsigned i)
+{
+	(void)i;
+	return a->pc.root_moves;
+}
 static uint64_t v_frame_flush_us(const struct agg *a, unsigned i)
 {
 	(void)i;
@@ -524,6 +553,12 @@ static void table_result(FILE *f, const struct vm *vm)
 		run_config__paging_name(cfg->paging), cfg->vcpus, cfg->vcpus == 1 ? "" : "s", mem,
 		(double)(vm->stats.end_ns - vm->stats.start_ns) / 1e9,
 		(double)vm->stats.user_ns / 1e9, (double)vm->stats.sys_ns / 1e9);
+	if (vm->mmu)
+		fprintf(f, "umbra: flush %s (%s %s KVM: %s), shadow pool %s to the guest\n",
+			run_config__flush_name(vm->flush),
+			cfg->flush == FLUSH_AUTO ? "auto on a" : "asked for; a",
+			kvm_kind__name(vm->kind.kind), vm->kind.source,
+			vm->kvm.readonly_mem ? "read-only" : "writable");
 }
 
 void report__table(FILE *f, const struct vm *vm)
@@ -538,7 +573,7 @@ void report__table(FILE *f, const struct vm *vm)
 	t->vm = vm;
 	for (unsigned p = 0; p < UMBRA_PHASE_COUNT; p++) {
 		if (phase_used(vm, p))
-			table_add_column(t, phase_name(p, buf, sizeof(buf)), (int)p, -1);
+			table_add_column(t, report__phase_name(p, buf, sizeof(buf)), (int)p, -1);
 	}
 	if (vm->nr_vcpus > 1) {
 		for (unsigned i = 0; i < vm->nr_vcpus; i++) {
@@ -582,6 +617,9 @@ void report__table(FILE *f, const struct vm *vm)
 	table_header(t, "time and flushes");
 	table_row(t, "flushes", v_flushes, 0);
 	table_row(t, "frame flushes", v_frame_flushes, 0);
+	table_row(t, "stub TLB flushes", v_tlb_flushes, 0);
+	table_row(t, "stub pages", v_tlb_pages, 0);
+	table_row(t, "root moves", v_root_moves, 0);
 	table_row(t, "frame flush time (us)", v_frame_flush_us, 0);
 	table_row(t, "flush time (us)", v_flush_us, 0);
 	table_row(t, "wall time (us)", v_time_us, 0);

@@ -14,12 +14,18 @@
 #include <string.h>
 
 #include "pvh.h"
+#include "trace.h"
 
 static const char *const paging_names[] = {
 	[PAGING_SHARE] = "share",
 	[PAGING_COPY] = "copy",
 	[PAGING_LAZY] = "lazy",
 	[PAGING_NATIVE] = "native",
+};
+
+static const char *const flush_names[] = {
+	[FLUSH_AUTO] = "auto", [FLUSH_TLB] = "tlb", [FLUSH_COPY] = "copy",
+	[FLUSH_DROP] = "drop", [FLUSH_OFF] = "off",
 };
 
 static const char *const stats_names[] = {
@@ -36,6 +42,7 @@ void run_config__init(struct run_config *cfg)
 		.pool_size = CONFIG_POOL_DEFAULT,
 		.paging = PAGING_SHARE,
 		.stats = STATS_TABLE,
+		.trace_events = TRACE_EVENTS_DEFAULT,
 	};
 }
 
@@ -66,6 +73,21 @@ int run_config__paging_parse(const char *name, enum paging_mode *out)
 	if (i < 0)
 		return i;
 	*out = (enum paging_mode)i;
+	return 0;
+}
+
+const char *run_config__flush_name(enum flush_mode mode)
+{
+	return flush_names[mode];
+}
+
+int run_config__flush_parse(const char *name, enum flush_mode *out)
+{
+	int i = name_lookup(flush_names, sizeof(flush_names) / sizeof(flush_names[0]), name);
+
+	if (i < 0)
+		return i;
+	*out = (enum flush_mode)i;
 	return 0;
 }
 
@@ -184,6 +206,19 @@ int run_config__validate(const struct run_config *cfg)
 	}
 	if (cfg->stats_file && cfg->stats_file[0] == '\0') {
 		fprintf(stderr, "umbra: --stats-file '': empty file name\n");
+		return -EINVAL;
+	}
+	if (cfg->trace_file && cfg->trace_file[0] == '\0') {
+		fprintf(stderr, "umbra: --trace '': empty file name\n");
+		return -EINVAL;
+	}
+	if (cfg->trace_events_set && !cfg->trace_file) {
+		fprintf(stderr, "umbra: --trace-buffer: only with --trace\n");
+		return -EINVAL;
+	}
+	if (cfg->trace_events < 1 || cfg->trace_events > TRACE_EVENTS_MAX) {
+		fprintf(stderr, "umbra: --trace-buffer %u: must be between 1 and %u\n",
+			cfg->trace_events, TRACE_EVENTS_MAX);
 		return -EINVAL;
 	}
 	if (cfg->kernel && cfg->kernel[0] == '\0') {

@@ -19,6 +19,18 @@ enum paging_mode {
 	PAGING_NATIVE, /* no shadow: the guest's own tables in CR3 */
 };
 
+/*
+ * How a change to the shadow reaches the vCPUs (docs/architecture.md,
+ * "Flushes"). auto picks by the KVM umbra runs on (kvm_kind.c).
+ */
+enum flush_mode {
+	FLUSH_AUTO,
+	FLUSH_TLB,  /* TDP KVM: changes in place, the vCPU flushes its TLB (the stub) */
+	FLUSH_COPY, /* shadow-paging KVM: upper changes copy the path, leaves drop a frame */
+	FLUSH_DROP, /* any change drops everything KVM cached, VM-wide */
+	FLUSH_OFF,  /* nothing: stale translations stay (for probes; unsafe) */
+};
+
 enum stats_format {
 	STATS_TABLE, /* human table on stderr */
 	STATS_JSON,  /* JSON on stderr */
@@ -32,10 +44,14 @@ struct run_config {
 	uint64_t mem_size;  /* guest RAM, in bytes */
 	uint64_t pool_size; /* shadow pool, in bytes (not reserved in native mode) */
 	enum paging_mode paging;
+	enum flush_mode flush;
 	enum stats_format stats;
 	const char *stats_file; /* also write the JSON report here; NULL: no file */
 	uint64_t timeout_ns;    /* stop the guest after this long, in nanoseconds; 0: never */
 	bool check;             /* run the shadow invariant checker, poison freed pages */
+	const char *trace_file; /* write the run's timeline here; NULL: no trace */
+	unsigned trace_events;  /* records per vCPU trace buffer */
+	bool trace_events_set;  /* --trace-buffer was given */
 };
 
 /* Limits that run_config__validate() enforces, in bytes. */
@@ -59,6 +75,8 @@ const char *run_config__paging_name(enum paging_mode mode);
 /* 0 and *out, or -EINVAL if name is not a paging mode. */
 int run_config__paging_parse(const char *name, enum paging_mode *out);
 int run_config__stats_parse(const char *name, enum stats_format *out);
+const char *run_config__flush_name(enum flush_mode mode);
+int run_config__flush_parse(const char *name, enum flush_mode *out);
 
 /*
  * Parses a size: decimal digits with an optional K, M or G suffix (powers

@@ -19,10 +19,11 @@
 #include "pvh.h"
 #include "vm.h"
 
-/* Guest-physical base of the vCPUs' dummy flush pages: above RAM and pool. */
+/* Guest-physical address of a vCPU's dummy flush page (vm.h's layout). */
 static uint64_t flush_gpa(const struct vm *vm, unsigned id)
 {
-	return ((vm->mem.size + SZ_2M - 1) & ~(SZ_2M - 1)) + SZ_2M + (uint64_t)id * FLUSH_PAGE_SIZE;
+	return ((vm->mem.size + SZ_2M - 1) & ~(SZ_2M - 1)) + VM_FLUSH_OFFSET +
+	       (uint64_t)id * FLUSH_PAGE_SIZE;
 }
 
 int vcpu__init(struct vcpu *v, struct vm *vm, unsigned id)
@@ -49,8 +50,7 @@ int vcpu__init(struct vcpu *v, struct vm *vm, unsigned id)
 	free(cpuid);
 	if (err < 0)
 		return err;
-	/* Slot 0 is guest memory; vCPU i flushes with slot 1 + i. */
-	err = flush_slot__init(&v->flush, &vm->kvm, 1 + id, flush_gpa(vm, id));
+	err = flush_slot__init(&v->flush, &vm->kvm, SLOT_FLUSH0 + id, flush_gpa(vm, id));
 	if (err < 0)
 		return err;
 	stats_fd = kvm__stats_fd(&vm->kvm, v->fd);
@@ -157,6 +157,7 @@ static void run_loop(struct vcpu *v)
 		pc = vcpu_stats__cur(&v->stats);
 		pc->exits[reason < EXIT_SLOT_OTHER ? reason : EXIT_SLOT_OTHER]++;
 		exit_log__add(&v->log, reason, v->run);
+		trace__exit(v->trace, reason, v->run);
 
 		switch (reason) {
 		case KVM_EXIT_IO:
@@ -209,8 +210,10 @@ static void *vcpu_thread(void *arg)
 	}
 	park__enter_run(v);
 	vcpu_stats__begin(&v->stats);
+	trace__vcpu_begin(v->trace);
 	run_loop(v);
 	vcpu_stats__end(&v->stats);
+	trace__vcpu_end(v->trace);
 out:
 	park__leave_run(v);
 	return NULL;

@@ -13,6 +13,7 @@
 #include "exits.h"
 #include "flush.h"
 #include "stats.h"
+#include "trace.h"
 
 struct vm;
 
@@ -42,6 +43,7 @@ struct vcpu {
 	 * thread before it starts and after it is joined. */
 	struct vcpu_stats stats;
 	struct exit_log log;
+	struct trace_vcpu *trace; /* its --trace buffer; NULL: not tracing */
 
 	/* vm->lock protects these; cond (with vm->lock) wakes a parked vCPU. */
 	enum vcpu_state state;

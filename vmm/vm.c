@@ -16,14 +16,17 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include "console.h"
+#include "diag.h"
 #include "mmu.h"
 #include "park.h"
 #include "pvh.h"
+#include "trace.h"
 #include "vcpu.h"
 
 static void kick_handler(int sig)
 {
-	(void)sig; /* only there to make KVM_RUN return -EINTR */
+	(void)sig; /* only there to make KVM_RUN (or any blocking call) return -EINTR */
 }
 
 static int init_vcpus(struct vm *vm)
@@ -51,8 +54,7 @@ static int check_limits(const struct vm *vm)
 			vm->kvm.max_vcpus);
 		return -EINVAL;
 	}
-	/* Slot 0 for memory, one dummy flush slot per vCPU. */
-	if (vm->nr_vcpus + 1 > vm->kvm.nr_slots) {
+	if (vm->nr_vcpus + SLOT_FLUSH0 > vm->kvm.nr_slots) {
 		fprintf(stderr, "umbra: --vcpus %u: this KVM has only %u memory slots\n",
 			vm->nr_vcpus, vm->kvm.nr_slots);
 		return -EINVAL;
@@ -89,7 +91,21 @@ int vm__init(struct vm *vm, const struct run_config *cfg, const struct elf_image
 	err = check_limits(vm);
 	if (err < 0)
 		goto fail;
-	err = kvm__set_slot(&vm->kvm, 0, 0, vm->mem.size, vm->mem.host);
+	kvm_kind__detect(&vm->kind);
+	/* A TDP walk of the guest's tables is a write at the second stage (AMD
+	 * NPT always, Intel EPT with A/D flags): a read-only pool would stop the
+	 * vCPU at its first walk. There the pool stays writable, and what the
+	 * guest writes into it is found by the shadow's own checks (-EUCLEAN). */
+	if (vm->kind.kind == KVM_KIND_TDP)
+		vm->kvm.readonly_mem = false;
+	vm->flush = cfg->flush;
+	if (vm->flush == FLUSH_AUTO)
+		vm->flush = vm->kind.kind == KVM_KIND_TDP ? FLUSH_TLB : FLUSH_COPY;
+	err = kvm__set_slot(&vm->kvm, SLOT_RAM, 0, vm->mem.ram_size, vm->mem.host);
+	if (err == 0 && vm->mem.pool_size)
+		err = kvm__set_slot_flags(&vm->kvm, SLOT_POOL, vm->mem.pool_gpa, vm->mem.pool_size,
+					  vm->mem.host + vm->mem.pool_gpa,
+					  vm->kvm.readonly_mem ? KVM_MEM_READONLY : 0);
 	if (err < 0) {
 		fprintf(stderr, "umbra: cannot map %llu bytes of guest memory: %s\n",
 			(unsigned long long)vm->mem.size, strerror(-err));
@@ -106,6 +122,13 @@ int vm__init(struct vm *vm, const struct run_config *cfg, const struct elf_image
 	err = init_vcpus(vm);
 	if (err < 0)
 		goto fail;
+	if (cfg->trace_file) {
+		err = trace__init(vm, cfg->trace_events);
+		if (err < 0) {
+			fprintf(stderr, "umbra: cannot set up --trace: %s\n", strerror(-err));
+			goto fail;
+		}
+	}
 	err = vcpu__set_boot_state(&vm->vcpus[0], img->entry, (uint32_t)start_info);
 	if (err < 0) {
 		fprintf(stderr, "umbra: cannot set the boot vCPU's state: %s\n", strerror(-err));
@@ -139,6 +162,8 @@ void vm__release(struct vm *vm)
 	if (vm->stop_fd >= 0)
 		close(vm->stop_fd);
 	vm_stats__release(&vm->stats);
+	trace__release(vm->trace);
+	vm->trace = NULL;
 	mmu__release(vm->mmu);
 	vm->mmu = NULL;
 	if (vm->vcpus) {
@@ -182,9 +207,12 @@ void vm__stop(struct vm *vm, int vcpu, enum stop_reason reason, uint64_t status,
 	}
 	pthread_cond_broadcast(&vm->cond);
 	pthread_mutex_unlock(&vm->lock);
+	/* A vCPU waiting for the console's reader is not in KVM_RUN: no kick
+	 * reaches it. (After vm->lock: that lock is a leaf.) */
+	console__stop_waiting();
 	/* Cannot fail short of a full counter, and it is written once. */
 	if (write(vm->stop_fd, &one, sizeof(one)) < 0)
-		perror("umbra: eventfd");
+		diag__printf("umbra: eventfd: %s\n", strerror(errno));
 }
 
 int vm__exit_code(const struct vm_result *r)
@@ -226,8 +254,7 @@ const char *vm__stop_name(enum stop_reason reason)
 
 /*
  * The main thread's part: waits for the guest to stop, for SIGINT/SIGTERM
- * (taken from a signalfd, so that no handler races with vCPU threads) or
- * for the timeout.
+ * (from sig_fd) or for the timeout.
  */
 static void wait_for_stop(struct vm *vm, int sig_fd)
 {
@@ -269,10 +296,25 @@ static void wait_for_stop(struct vm *vm, int sig_fd)
 	}
 }
 
+void vm_result__add_error(struct vm_result *r, const char *fmt, ...)
+{
+	size_t n = strnlen(r->message, sizeof(r->message));
+	va_list ap;
+
+	r->reason = STOP_VMM_ERROR;
+	if (n > 0 && n < sizeof(r->message) - 2) {
+		memcpy(r->message + n, "; ", 3);
+		n += 2;
+	}
+	va_start(ap, fmt);
+	if (n < sizeof(r->message) - 1)
+		vsnprintf(r->message + n, sizeof(r->message) - n, fmt, ap);
+	va_end(ap);
+}
+
 /*
  * The vCPU threads are gone: with --check, the invariants once more; and
- * whether the guest left shadow pages behind. A broken invariant makes
- * the run a VMM error, whatever the guest did.
+ * whether the guest left shadow pages behind.
  */
 static void check_at_end(struct vm *vm)
 {
@@ -281,33 +323,23 @@ static void check_at_end(struct vm *vm)
 	vm->pool_full = mmu__pool_full_at_end(vm->mmu);
 	if (!vm->cfg->check || mmu__check(vm->mmu, why, sizeof(why)) == 0)
 		return;
-	snprintf(vm->result.message, sizeof(vm->result.message),
-		 "shadow invariant broken at the end of the run: %s", why);
-	vm->result.reason = STOP_VMM_ERROR;
-	vm->result.vcpu = -1;
+	vm_result__add_error(&vm->result, "shadow invariant broken at the end of the run: %s", why);
 }
 
-int vm__run(struct vm *vm)
+int vm__run(struct vm *vm, int sig_fd)
 {
-	struct sigaction sa = {.sa_handler = kick_handler, .sa_flags = SA_RESTART};
-	sigset_t block, old;
-	int sig_fd, err = 0;
+	/* No SA_RESTART: a kicked vCPU thread must not go back into a blocking
+	 * call it was in. */
+	struct sigaction sa = {.sa_handler = kick_handler};
+	sigset_t kick, old;
+	int err = 0;
 
-	/* SIGINT/SIGTERM go to the signalfd; the kick signal only to vCPU
-	 * threads, which unblock it. Threads inherit this mask. */
-	sigemptyset(&block);
-	sigaddset(&block, SIGINT);
-	sigaddset(&block, SIGTERM);
-	sigaddset(&block, VCPU_KICK_SIGNAL);
+	/* The kick signal only to vCPU threads, which unblock it. Threads
+	 * inherit this mask. */
+	sigemptyset(&kick);
+	sigaddset(&kick, VCPU_KICK_SIGNAL);
 	sigaction(VCPU_KICK_SIGNAL, &sa, NULL);
-	pthread_sigmask(SIG_BLOCK, &block, &old);
-	sigdelset(&block, VCPU_KICK_SIGNAL);
-	sig_fd = signalfd(-1, &block, SFD_CLOEXEC);
-	if (sig_fd < 0) {
-		err = -errno;
-		fprintf(stderr, "umbra: signalfd: %s\n", strerror(errno));
-		goto out_mask;
-	}
+	pthread_sigmask(SIG_BLOCK, &kick, &old);
 
 	vm->start_ns = stats__now_ns();
 	vm_stats__begin(&vm->stats);
@@ -316,7 +348,7 @@ int vm__run(struct vm *vm)
 		err = vcpu__start_thread(&vm->vcpus[i]);
 	pthread_mutex_unlock(&vm->lock);
 	if (err < 0) {
-		fprintf(stderr, "umbra: cannot start a vCPU thread: %s\n", strerror(-err));
+		diag__printf("umbra: cannot start a vCPU thread: %s\n", strerror(-err));
 		vm__stop(vm, -1, STOP_VMM_ERROR, 0, "cannot start a vCPU thread: %s",
 			 strerror(-err));
 	} else {
@@ -330,8 +362,6 @@ int vm__run(struct vm *vm)
 	vm_stats__end(&vm->stats);
 	if (vm->mmu)
 		check_at_end(vm);
-	close(sig_fd);
-out_mask:
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	return err;
 }

@@ -12,10 +12,30 @@
 #include "elf_load.h"
 #include "guest_mem.h"
 #include "kvm.h"
+#include "kvm_kind.h"
 #include "stats.h"
 
 struct mmu;
+struct trace;
 struct vcpu;
+
+/*
+ * KVM memslots. RAM; the shadow pool above it, read-only to the guest
+ * where KVM can (the guest must not write the tables its vCPUs walk); the
+ * flush stub's code (read-only) and data (vmm/stub.h); then one dummy slot
+ * per vCPU for the whole-VM flush (vmm/flush.h). Above RAM and pool:
+ * the stub's code at +0, its data at +2 MiB, the dummy pages at +4 MiB.
+ */
+enum {
+	SLOT_RAM,
+	SLOT_POOL,
+	SLOT_STUB_CODE,
+	SLOT_STUB_DATA,
+	SLOT_FLUSH0,
+};
+#define VM_STUB_CODE_OFFSET 0
+#define VM_STUB_DATA_OFFSET SZ_2M
+#define VM_FLUSH_OFFSET (2 * SZ_2M)
 
 /* How a run ended; the first reason recorded wins. */
 enum stop_reason {
@@ -39,9 +59,9 @@ enum stop_reason {
 
 struct vm_result {
 	enum stop_reason reason;
-	uint64_t status;   /* STOP_EXIT: the guest's status; STOP_SIGNAL: the signal */
-	int vcpu;          /* the vCPU that stopped the guest, or -1 */
-	char message[512]; /* what happened, for the report */
+	uint64_t status;    /* STOP_EXIT: the guest's status; STOP_SIGNAL: the signal */
+	int vcpu;           /* the vCPU that stopped the guest, or -1 */
+	char message[1024]; /* what happened, for the report */
 };
 
 struct vm {
@@ -49,10 +69,13 @@ struct vm {
 	struct guest_mem mem;
 	struct kvm kvm;
 	unsigned nr_vcpus;
-	struct vcpu *vcpus; /* nr_vcpus of them */
-	struct mmu *mmu;    /* the shadow MMU; NULL with --paging native */
-	uint64_t start_ns;  /* when the boot vCPU first ran (UMBRA_HC_CLOCK's zero) */
-	int stop_fd;        /* eventfd, signalled once when the guest stops */
+	struct vcpu *vcpus;        /* nr_vcpus of them */
+	struct mmu *mmu;           /* the shadow MMU; NULL with --paging native */
+	struct kvm_kind_info kind; /* the KVM umbra runs on */
+	enum flush_mode flush;     /* --flush, with auto resolved for the kind */
+	struct trace *trace;       /* the --trace buffers; NULL: not tracing */
+	uint64_t start_ns;         /* when the boot vCPU first ran (UMBRA_HC_CLOCK's zero) */
+	int stop_fd;               /* eventfd, signalled once when the guest stops */
 	struct vm_stats stats;
 	/* After the run, in the shadow modes: */
 	bool pool_full; /* every pool page free again: the guest destroyed all it made */
@@ -85,10 +108,20 @@ void vm__release(struct vm *vm);
 
 /*
  * Runs the guest until it stops: from the boot vCPU's first instruction to
- * UMBRA_HC_EXIT, an error, the timeout or SIGINT/SIGTERM. 0 or a negative
- * errno if the vCPU threads could not be started.
+ * UMBRA_HC_EXIT, an error, the timeout or SIGINT/SIGTERM, which the caller
+ * has blocked and hands over as the signalfd sig_fd. 0 or a negative errno
+ * if the vCPU threads could not be started.
  */
-int vm__run(struct vm *vm);
+int vm__run(struct vm *vm, int sig_fd);
+
+/*
+ * A VMM error found after the stop (the end-of-run invariant check): the run
+ * becomes a VMM error whatever the guest did, and the finding is added to
+ * the message after "; ". The first stop's message and vCPU are kept, so
+ * that an invariant first broken at a phase marker is reported there.
+ */
+void vm_result__add_error(struct vm_result *r, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 
 /* The process exit code for a result. */
 int vm__exit_code(const struct vm_result *r);

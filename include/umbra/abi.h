@@ -17,7 +17,7 @@
 
 /* Bumped on any incompatible change; the VMM refuses an image whose
  * UMBRA_NOTE_ABI note carries another version. */
-#define UMBRA_ABI_VERSION 1
+#define UMBRA_ABI_VERSION 2
 
 /* I/O ports */
 #define UMBRA_HC_PORT 0xe4    /* outl: hypercall number in %eax */
@@ -66,6 +66,11 @@
 #define UMBRA_BOOT_CS 0x08
 #define UMBRA_BOOT_DS 0x10
 
+/* PML4 slot 511 is umbra's own (its flush stub, mapped supervisor-only in
+ * every shadow address space): the guest's tables must leave it empty, and
+ * UMBRA_HC_AS_UPDATE there is -UMBRA_EPERM. */
+#define UMBRA_STUB_PML4_SLOT 511
+
 /* Guest page tables: ordinary x86-64 4-level tables. The kernel's mappings
  * live in PML4 slot UMBRA_KERNEL_PML4_SLOT, which every address space shares
  * (same PDPT page) and which the VMM mirrors once for all shadow roots. */
@@ -81,6 +86,8 @@
 #define UMBRA_HC_IDLE 6        /* (timeout_ns) -> 0; parks until kicked or timeout (0: no wait) */
 #define UMBRA_HC_KICK 7        /* (cpu) -> 0; wakes a vCPU parked in UMBRA_HC_IDLE */
 #define UMBRA_HC_CLOCK 8       /* () -> nanoseconds since the VMM started the guest */
+#define UMBRA_HC_PAGE_CLEAR 9  /* (gpa) -> 0; zero-fills the 4 KiB page of guest RAM at gpa */
+#define UMBRA_HC_PAGE_COPY 10  /* (dst_gpa, src_gpa) -> 0; copies a 4 KiB page, dst != src */
 #define UMBRA_HC_AS_CREATE 16  /* (guest_root) -> handle > 0 */
 #define UMBRA_HC_AS_DESTROY 17 /* (handle) -> 0 */
 #define UMBRA_HC_AS_FORK 18    /* (parent handle, child_root) -> child handle */
@@ -95,6 +102,12 @@
 #define UMBRA_CONSOLE_MAX 4096u
 #define UMBRA_UPDATE_MAX 512u /* entries in one UMBRA_HC_AS_UPDATE */
 #define UMBRA_AS_KERNEL 0     /* UMBRA_HC_AS_SWITCH: the root that maps only the kernel slot */
+
+/* umbra_pt_update.flags. UMBRA_PT_WP_BELOW: only on a level 2 or 3 update
+ * whose value is a present table entry; after setting the entry, the VMM
+ * clears W in every present entry of the table it points at (the guest's
+ * in-place unshare of a table it was the last to share, in one update). */
+#define UMBRA_PT_WP_BELOW 0x1u
 
 /* UMBRA_HC_AS_FAULT results */
 #define UMBRA_FAULT_FIXED 0    /* hidden fault: the shadow now allows the access; retry */
@@ -128,15 +141,19 @@
 #define UMBRA_EBADF 9
 #define UMBRA_EAGAIN 11
 #define UMBRA_ENOMEM 12
+#define UMBRA_EACCES 13 /* a user leaf and a page table would share a frame */
 #define UMBRA_EFAULT 14
 #define UMBRA_EBUSY 16
-#define UMBRA_EEXIST 17
+#define UMBRA_EEXIST 17 /* the page is a page table already (aliasing) */
 #define UMBRA_EINVAL 22
+#define UMBRA_ETXTBSY 26 /* the table is shared: unshare it before changing it */
 #define UMBRA_ENOSPC 28
 #define UMBRA_ERANGE 34
 #define UMBRA_ENOSYS 38
 #define UMBRA_ELOOP 40
 #define UMBRA_EOPNOTSUPP 95
+#define UMBRA_ESTALE 116  /* the guest changed a registered table behind the VMM's back */
+#define UMBRA_EUCLEAN 117 /* the shadow is corrupt (the VM stops) */
 
 #ifndef __ASSEMBLER__
 #include <stdint.h>
@@ -149,14 +166,19 @@
  * shadow in line, unsharing a shared shadow page first.
  */
 struct umbra_pt_update {
-	uint64_t va;       /* IN: a virtual address the entry translates */
-	uint64_t value;    /* IN: the new entry */
-	uint32_t level;    /* IN: 1..4 */
-	uint32_t reserved; /* IN: must be 0 */
+	uint64_t va;    /* IN: a virtual address the entry translates */
+	uint64_t value; /* IN: the new entry */
+	uint32_t level; /* IN: 1..4 */
+	uint32_t flags; /* IN: UMBRA_PT_*; other bits are -UMBRA_EINVAL */
 };
+/* Level 2 or 3, a present table entry: after setting it, clear W in every
+ * present entry of the table it points at (the in-place unshare of a
+ * table the guest shared: what copies share now becomes copy-on-write). */
+#define UMBRA_PT_WP_BELOW 0x1u
 _Static_assert(sizeof(struct umbra_pt_update) == 24, "umbra_pt_update is 24 bytes");
 _Static_assert(__builtin_offsetof(struct umbra_pt_update, value) == 8, "value at 8");
 _Static_assert(__builtin_offsetof(struct umbra_pt_update, level) == 16, "level at 16");
+_Static_assert(__builtin_offsetof(struct umbra_pt_update, flags) == 20, "flags at 20");
 
 #endif /* __ASSEMBLER__ */
 #endif /* UMBRA_ABI_H */

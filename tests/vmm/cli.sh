@@ -19,12 +19,14 @@ bad() {
 run_umbra --help
 expect_rc 0 "umbra --help"
 grep -q '^Usage: umbra run' "$tmp/out" || fail "umbra --help prints no usage"
+grep -q '^  stat ' "$tmp/out" || fail "umbra --help does not list umbra stat"
 run_umbra --version
 expect_rc 0 "umbra --version"
 grep -q '^umbra [0-9]' "$tmp/out" || fail "umbra --version prints no version"
 run_umbra run --help
 expect_rc 0 "umbra run --help"
-for opt in --vcpus --mem --paging --pool --stats --stats-file --timeout --check; do
+for opt in --vcpus --mem --paging --pool --stats --stats-file --timeout --check --trace \
+	--trace-buffer --flush; do
 	grep -q -- "$opt" "$tmp/out" || fail "umbra run --help does not mention $opt"
 done
 run_umbra
@@ -59,6 +61,8 @@ bad "umbra: --pool 'x': not a size (a number with an optional K, M or G suffix)"
 	run --pool x "$hello"
 bad "umbra: --paging 'foo': not one of share, copy, lazy, native" run --paging foo "$hello"
 bad "umbra: --paging 'Native': not one of share, copy, lazy, native" run --paging Native "$hello"
+bad "umbra: --flush 'fast': not one of auto, tlb, copy, drop, off" run --flush fast "$hello"
+bad "umbra: --flush '': not one of auto, tlb, copy, drop, off" run --flush "" "$hello"
 bad "umbra: --stats 'xml': not one of table, json, none" run --stats xml "$hello"
 bad "umbra: --stats-file '': empty file name" run --stats-file '' "$hello"
 bad "umbra: --stats-file $tmp/no/such/dir.json: No such file or directory" \
@@ -68,6 +72,15 @@ bad "umbra: --timeout '-1': not a number of seconds" run --timeout -1 "$hello"
 bad "umbra: --timeout 'inf': not a number of seconds" run --timeout inf "$hello"
 bad "umbra: --timeout '2s': not a number of seconds" run --timeout 2s "$hello"
 bad "umbra: --timeout '1e9': more than 1000000 seconds" run --timeout 1e9 "$hello"
+bad "umbra: --trace '': empty file name" run --trace '' "$hello"
+bad "umbra: --trace $tmp/no/such/dir.json: No such file or directory" \
+	run --trace "$tmp/no/such/dir.json" "$hello"
+bad "umbra: --trace-buffer: only with --trace" run --trace-buffer 64 "$hello"
+bad "umbra: --trace-buffer 'many': not a number" run --trace "$tmp/t.json" --trace-buffer many "$hello"
+bad "umbra: --trace-buffer 0: must be between 1 and 16777216" \
+	run --trace "$tmp/t.json" --trace-buffer 0 "$hello"
+bad "umbra: --trace-buffer 16777217: must be between 1 and 16777216" \
+	run --trace "$tmp/t.json" --trace-buffer 16777217 "$hello"
 bad "umbra: --check: --paging native has no shadow MMU to check" \
 	run --check --paging native "$hello"
 bad "umbra run: unexpected argument 'b.elf' (guest arguments go after --)" \

@@ -22,7 +22,7 @@ check = reportcheck.check
 as_calls = ["as_create", "as_destroy", "as_fork", "as_fault", "as_update", "as_switch"]
 want = {"version": (n, 0), "console": (n, 0), "exit": (1, 0), "panic": (0, 0),
         "phase": (n, 0), "cpu_start": (n, n - 1), "idle": (n, 0), "kick": (n, 0),
-        "clock": (2 * n, 0), "unknown": (n, n)}
+        "clock": (2 * n, 0), "page_clear": (n, 0), "page_copy": (n, n), "unknown": (n, n)}
 want.update({c: (n, n) for c in as_calls})  # -EOPNOTSUPP in native mode
 t = d["total"]
 for name, (calls, errors) in want.items():

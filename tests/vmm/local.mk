@@ -63,8 +63,34 @@ tests_guests_astest_elf_CFLAGS = $(GUEST_CFLAGS)
 tests_guests_astest_elf_LDFLAGS = $(TEST_GUEST_LINK)
 tests_guests_astest_elf_DEPENDENCIES = $(TEST_GUEST_LDS)
 
+noinst_PROGRAMS += tests/guests/staleprobe.elf
+tests_guests_staleprobe_elf_SOURCES = tests/guests/boot.S tests/guests/usermode.S \
+	tests/guests/staleprobe.S
+tests_guests_staleprobe_elf_CPPFLAGS = $(TEST_GUEST_INCLUDES)
+tests_guests_staleprobe_elf_CCASFLAGS = $(GUEST_CCASFLAGS)
+tests_guests_staleprobe_elf_CFLAGS = $(GUEST_CFLAGS)
+tests_guests_staleprobe_elf_LDFLAGS = $(TEST_GUEST_LINK)
+tests_guests_staleprobe_elf_DEPENDENCIES = $(TEST_GUEST_LDS)
+
+noinst_PROGRAMS += tests/guests/stubcheck.elf
+tests_guests_stubcheck_elf_SOURCES = tests/guests/boot.S tests/guests/usermode.S \
+	tests/guests/stubcheck.S
+tests_guests_stubcheck_elf_CPPFLAGS = $(TEST_GUEST_INCLUDES)
+tests_guests_stubcheck_elf_CCASFLAGS = $(GUEST_CCASFLAGS)
+tests_guests_stubcheck_elf_CFLAGS = $(GUEST_CFLAGS)
+tests_guests_stubcheck_elf_LDFLAGS = $(TEST_GUEST_LINK)
+tests_guests_stubcheck_elf_DEPENDENCIES = $(TEST_GUEST_LDS)
+
+noinst_PROGRAMS += tests/guests/pageops.elf
+tests_guests_pageops_elf_SOURCES = tests/guests/boot.S tests/guests/pageops.S
+tests_guests_pageops_elf_CPPFLAGS = $(TEST_GUEST_INCLUDES)
+tests_guests_pageops_elf_CCASFLAGS = $(GUEST_CCASFLAGS)
+tests_guests_pageops_elf_CFLAGS = $(GUEST_CFLAGS)
+tests_guests_pageops_elf_LDFLAGS = $(TEST_GUEST_LINK)
+tests_guests_pageops_elf_DEPENDENCIES = $(TEST_GUEST_LDS)
+
 ## Tests
-EXTRA_DIST += tests/vmm/lib.sh tests/vmm/reportcheck.py
+EXTRA_DIST += tests/vmm/lib.sh tests/vmm/reportcheck.py tests/vmm/tracecheck.py
 VMM_SHELL_TESTS = \
 	tests/vmm/cli.sh \
 	tests/vmm/elf.sh
@@ -80,11 +106,21 @@ VMM_KVM_TESTS = \
 	tests/vmm/badargs.sh \
 	tests/vmm/misbehave.sh \
 	tests/vmm/idle.sh \
-	tests/vmm/astest.sh
+	tests/vmm/astest.sh \
+	tests/vmm/staleprobe.sh \
+	tests/vmm/stubcheck.sh \
+	tests/vmm/stubswitch.sh \
+	tests/vmm/stubrdx.sh \
+	tests/vmm/stat.sh \
+	tests/vmm/trace.py \
+	tests/vmm/unread.sh \
+	tests/vmm/pageops.sh
 TESTS += $(VMM_KVM_TESTS)
 EXTRA_DIST += $(VMM_KVM_TESTS)
 # Two vCPU threads, the main thread, signals: the TSan build runs these.
-CONCURRENCY_TESTS += tests/vmm/hypercount.sh tests/vmm/badargs.sh tests/vmm/misbehave.sh
+# trace.py: each vCPU thread fills its own buffer, the main thread reads them all.
+CONCURRENCY_TESTS += tests/vmm/hypercount.sh tests/vmm/badargs.sh tests/vmm/misbehave.sh \
+	tests/vmm/trace.py tests/vmm/unread.sh
 
 # The flush primitive on this KVM, against the flushprobe guest.
 check_PROGRAMS += tests/vmm/flush_test
@@ -93,9 +129,56 @@ tests_vmm_flush_test_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/vmm $(LIBELF_CFLA
 tests_vmm_flush_test_LDADD = $(VMM_LIBS)
 TESTS += tests/vmm/flush_test
 
+# The output sinks against pipes; threads and signals, so TSan runs it too.
+check_PROGRAMS += tests/vmm/sink_test
+tests_vmm_sink_test_SOURCES = tests/vmm/sink_test.c
+tests_vmm_sink_test_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/vmm $(CHECK_CFLAGS)
+tests_vmm_sink_test_LDADD = $(VMM_LIBS) $(CHECK_LIBS)
+TESTS += tests/vmm/sink_test
+CONCURRENCY_TESTS += tests/vmm/sink_test
+
 # Unit tests of the parts that need no KVM.
 check_PROGRAMS += tests/vmm/unit
 tests_vmm_unit_SOURCES = tests/vmm/unit.c
 tests_vmm_unit_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/vmm $(LIBELF_CFLAGS) $(CHECK_CFLAGS)
 tests_vmm_unit_LDADD = $(VMM_LIBS) $(CHECK_LIBS)
 TESTS += tests/vmm/unit
+
+## Hostile guests (issue 10, docs/hostile.md): one per class of attack
+## on the shadow MMU, each run by its script below.
+noinst_PROGRAMS += tests/guests/poolwrite.elf
+tests_guests_poolwrite_elf_SOURCES = tests/guests/boot.S tests/guests/poolwrite.S
+tests_guests_poolwrite_elf_CPPFLAGS = $(TEST_GUEST_INCLUDES)
+tests_guests_poolwrite_elf_CCASFLAGS = $(GUEST_CCASFLAGS)
+tests_guests_poolwrite_elf_CFLAGS = $(GUEST_CFLAGS)
+tests_guests_poolwrite_elf_LDFLAGS = $(TEST_GUEST_LINK)
+tests_guests_poolwrite_elf_DEPENDENCIES = $(TEST_GUEST_LDS)
+noinst_PROGRAMS += tests/guests/alias.elf
+tests_guests_alias_elf_SOURCES = tests/guests/boot.S tests/guests/alias.S
+tests_guests_alias_elf_CPPFLAGS = $(TEST_GUEST_INCLUDES)
+tests_guests_alias_elf_CCASFLAGS = $(GUEST_CCASFLAGS)
+tests_guests_alias_elf_CFLAGS = $(GUEST_CFLAGS)
+tests_guests_alias_elf_LDFLAGS = $(TEST_GUEST_LINK)
+tests_guests_alias_elf_DEPENDENCIES = $(TEST_GUEST_LDS)
+noinst_PROGRAMS += tests/guests/handlewrap.elf
+tests_guests_handlewrap_elf_SOURCES = tests/guests/boot.S tests/guests/handlewrap.S
+tests_guests_handlewrap_elf_CPPFLAGS = $(TEST_GUEST_INCLUDES)
+tests_guests_handlewrap_elf_CCASFLAGS = $(GUEST_CCASFLAGS)
+tests_guests_handlewrap_elf_CFLAGS = $(GUEST_CFLAGS)
+tests_guests_handlewrap_elf_LDFLAGS = $(TEST_GUEST_LINK)
+tests_guests_handlewrap_elf_DEPENDENCIES = $(TEST_GUEST_LDS)
+noinst_PROGRAMS += tests/guests/forkrace.elf
+tests_guests_forkrace_elf_SOURCES = tests/guests/boot.S tests/guests/forkrace.S
+tests_guests_forkrace_elf_CPPFLAGS = $(TEST_GUEST_INCLUDES)
+tests_guests_forkrace_elf_CCASFLAGS = $(GUEST_CCASFLAGS)
+tests_guests_forkrace_elf_CFLAGS = $(GUEST_CFLAGS)
+tests_guests_forkrace_elf_LDFLAGS = $(TEST_GUEST_LINK)
+tests_guests_forkrace_elf_DEPENDENCIES = $(TEST_GUEST_LDS)
+HOSTILE_TESTS = \
+	tests/vmm/poolwrite.sh \
+	tests/vmm/alias.sh \
+	tests/vmm/handlewrap.sh \
+	tests/vmm/forkrace.sh \
+	tests/vmm/hostile-flush.sh
+TESTS += $(HOSTILE_TESTS)
+EXTRA_DIST += $(HOSTILE_TESTS)

@@ -90,6 +90,10 @@ static size_t apply(const char *variant)
 		text->p_type = data->p_type = PT_NULL;
 	else if (strcmp(variant, "filesz") == 0)
 		data->p_filesz = data->p_memsz + 1;
+	else if (strcmp(variant, "filesz-no-mem") == 0)
+		data->p_filesz = 0x10, data->p_memsz = 0;
+	else if (strcmp(variant, "phentsize") == 0)
+		ehdr()->e_phentsize = sizeof(Elf64_Phdr) + 8;
 	else if (strcmp(variant, "outside-ram") == 0)
 		data->p_paddr = 0x7ff00000000;
 	else if (strcmp(variant, "wraps") == 0)

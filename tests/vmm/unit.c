@@ -1,8 +1,8 @@
 /*
  * Unit tests of the VMM's parts that need no KVM: option parsing and
- * validation, the guest-address translation helper, the JSON writer, the
- * KVM binary-statistics parser (on a synthetic stats file) and the phase
- * counters.
+ * validation, the guest-address translation helper, the JSON writer and
+ * reader, the KVM binary-statistics parser (on a synthetic stats file) and
+ * the phase counters.
  */
 #include <config.h>
 
@@ -18,9 +18,11 @@
 #include "counters.h"
 #include "guest_mem.h"
 #include "json.h"
+#include "json_read.h"
 #include "kvm_stats.h"
 #include "pvh.h"
 #include "run_config.h"
+#include "vm.h"
 
 /* ---- sizes and seconds ---- */
 
@@ -98,6 +100,16 @@ START_TEST(test_validate)
 
 	run_config__init(&cfg);
 	ck_assert_int_eq(run_config__validate(&cfg), 0);
+	cfg.trace_events_set = true;
+	ck_assert_int_eq(run_config__validate(&cfg), -EINVAL); /* --trace-buffer alone */
+	cfg.trace_file = "t.json";
+	ck_assert_int_eq(run_config__validate(&cfg), 0);
+	cfg.trace_events = 0;
+	ck_assert_int_eq(run_config__validate(&cfg), -EINVAL);
+	cfg.trace_events = 1;
+	ck_assert_int_eq(run_config__validate(&cfg), 0);
+	cfg.trace_file = NULL;
+	cfg.trace_events_set = false;
 	cfg.mem_size = CONFIG_MEM_MIN;
 	cfg.pool_size = CONFIG_POOL_MAX;
 	cfg.vcpus = UMBRA_MAX_VCPUS;
@@ -185,6 +197,7 @@ START_TEST(test_cli_commands)
 	const char *help[] = {"umbra", "--help", NULL};
 	const char *version[] = {"umbra", "--version", NULL};
 	const char *run_help[] = {"umbra", "run", "k.elf", "--help", NULL};
+	const char *stat[] = {"umbra", "stat", "a.json", NULL};
 	const char *bad[] = {"umbra", "walk", NULL};
 	const char *none[] = {"umbra", NULL};
 	const char *extra[] = {"umbra", "run", "a.elf", "b.elf", NULL};
@@ -193,6 +206,7 @@ START_TEST(test_cli_commands)
 	ck_assert_int_eq(parse(&cfg, help), CLI_HELP);
 	ck_assert_int_eq(parse(&cfg, version), CLI_VERSION);
 	ck_assert_int_eq(parse(&cfg, run_help), CLI_RUN_HELP);
+	ck_assert_int_eq(parse(&cfg, stat), CLI_STAT);
 	ck_assert_int_eq(parse(&cfg, bad), -EINVAL);
 	ck_assert_int_eq(parse(&cfg, none), -EINVAL);
 	ck_assert_int_eq(parse(&cfg, extra), -EINVAL);
@@ -284,6 +298,140 @@ START_TEST(test_json)
 			      "  \"z\": null\n"
 			      "}\n");
 	free(buf);
+}
+END_TEST
+
+START_TEST(test_json_wrapped)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	struct json j;
+
+	json__init_wrapped(&j, f, 1);
+	json__object_begin(&j, NULL);
+	json__array_begin(&j, "a");
+	json__double(&j, NULL, 0.5);
+	json__double(&j, NULL, 1.0 / 3);
+	json__double(&j, NULL, 1.0 / 0.0);
+	json__number(&j, NULL, "12.00025");
+	json__object_begin(&j, NULL);
+	json__u64(&j, "x", 1);
+	json__object_end(&j);
+	json__array_end(&j);
+	json__u64(&j, "b", 2);
+	json__object_end(&j);
+	json__finish(&j);
+	fclose(f);
+	ck_assert_str_eq(buf, "{\n"
+			      "  \"a\": [0.5, 0.333333, null, 12.00025, {\"x\": 1}],\n"
+			      "  \"b\": 2\n"
+			      "}\n");
+	free(buf);
+}
+END_TEST
+
+static uint32_t parse_ok(struct json_doc *d, const char *text)
+{
+	char why[128] = "";
+
+	ck_assert_msg(json_doc__parse(d, text, strlen(text), why, sizeof(why)) == 0, "%s: %s", text,
+		      why);
+	return 0;
+}
+
+START_TEST(test_json_read)
+{
+	struct json_doc d;
+	const struct json_node *n;
+	uint32_t top = parse_ok(&d, " {\"u\": [0, 18446744073709551615, 18446744073709551616, -1, "
+				    "2.5e1, true, false, null],\n \"s\": \"a\\\"\\\\\\/\\n"
+				    "\\u00e9\\ud83d\\ude00\", \"o\": {\"k\": {}}, \"s\": 1} ");
+	uint32_t u = json_doc__member(&d, top, "u"), i;
+
+	ck_assert_uint_eq(json_doc__node(&d, u)->type, JSON_ARRAY);
+	i = json_doc__node(&d, u)->first;
+	ck_assert(json_doc__node(&d, i)->is_u64 && json_doc__node(&d, i)->u64 == 0);
+	i = json_doc__node(&d, i)->next;
+	ck_assert(json_doc__node(&d, i)->is_u64 && json_doc__node(&d, i)->u64 == UINT64_MAX);
+	i = json_doc__node(&d, i)->next;
+	n = json_doc__node(&d, i);
+	ck_assert(n->type == JSON_NUMBER && !n->is_u64 && n->number > 1.8e19);
+	i = n->next;
+	ck_assert(!json_doc__node(&d, i)->is_u64 && json_doc__node(&d, i)->number == -1);
+	i = json_doc__node(&d, i)->next;
+	ck_assert(!json_doc__node(&d, i)->is_u64 && json_doc__node(&d, i)->number == 25);
+	i = json_doc__node(&d, i)->next;
+	ck_assert(json_doc__node(&d, i)->type == JSON_BOOL && json_doc__node(&d, i)->boolean);
+	i = json_doc__node(&d, i)->next;
+	ck_assert(json_doc__node(&d, i)->type == JSON_BOOL && !json_doc__node(&d, i)->boolean);
+	i = json_doc__node(&d, i)->next;
+	ck_assert_uint_eq(json_doc__node(&d, i)->type, JSON_NULL);
+	ck_assert_uint_eq(json_doc__node(&d, i)->next, JSON_NONE);
+	/* The first member of a name wins; escapes become UTF-8. */
+	ck_assert_str_eq(json_doc__string(&d, json_doc__member(&d, top, "s")),
+			 "a\"\\/\n\xc3\xa9\xf0\x9f\x98\x80");
+	i = json_doc__member(&d, json_doc__member(&d, top, "o"), "k");
+	ck_assert_uint_eq(json_doc__node(&d, i)->type, JSON_OBJECT);
+	ck_assert_str_eq(json_doc__key(&d, i), "k");
+	ck_assert_uint_eq(json_doc__member(&d, top, "missing"), JSON_NONE);
+	ck_assert_uint_eq(json_doc__member(&d, u, "u"), JSON_NONE); /* not an object */
+	json_doc__release(&d);
+}
+END_TEST
+
+static const struct {
+	const char *text;
+	const char *why;
+} json_bad[] = {
+	{"", "line 1, column 1: unexpected end of input, expected a JSON value"},
+	{"  \n ", "line 2, column 2: unexpected end of input, expected a JSON value"},
+	{"[1,]", "line 1, column 4: unexpected ']', expected a JSON value"},
+	{"[1 2]", "line 1, column 4: unexpected '2', expected ',' or ']'"},
+	{"{\"a\" 1}", "line 1, column 6: unexpected '1', expected ':' after a member name"},
+	{"{\"a\": 1", "line 1, column 8: unexpected end of input, expected ',' or '}'"},
+	{"{1: 2}", "line 1, column 2: unexpected '1', expected a member name"},
+	{"01", "line 1, column 2: unexpected '1', expected the end after the JSON value"},
+	{"1.", "line 1, column 3: unexpected end of input, expected a digit after '.'"},
+	{"-", "line 1, column 2: unexpected end of input, expected a digit"},
+	{"1e+", "line 1, column 4: unexpected end of input, expected a digit in the exponent"},
+	{"+1", "line 1, column 1: unexpected '+', expected a JSON value"},
+	{"nul", "line 1, column 1: unexpected 'n', expected a JSON value"},
+	{"\"abc", "line 1, column 5: unterminated string"},
+	{"\"a\tb\"", "line 1, column 3: control character 0x09 in a string"},
+	{"\"\\x\"", "line 1, column 3: bad escape in a string"},
+	{"\"\\u12g4\"", "line 1, column 3: bad \\u escape"},
+	{"\"\\u0000\"", "line 1, column 8: \\u0000 in a string"},
+	{"\"\\udc00\"", "line 1, column 8: a \\u escape of a lone low surrogate"},
+	{"\"\\ud800\\u0041\"",
+	 "line 1, column 8: a \\u escape of a high surrogate without its low half"},
+	{"\x01", "line 1, column 1: unexpected byte 0x01, expected a JSON value"},
+	{"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]",
+	 "line 1, column 65: nested deeper than 64 levels"},
+};
+
+START_TEST(test_json_read_malformed)
+{
+	struct json_doc d;
+	char why[128] = "";
+	const char *text = json_bad[_i].text;
+
+	ck_assert_int_eq(json_doc__parse(&d, text, strlen(text), why, sizeof(why)), -EINVAL);
+	ck_assert_str_eq(why, json_bad[_i].why);
+	ck_assert_ptr_null(d.text);
+	ck_assert_ptr_null(d.nodes);
+}
+END_TEST
+
+START_TEST(test_json_read_nul)
+{
+	struct json_doc d;
+	char why[128] = "";
+
+	/* A NUL byte is not JSON, even where a C string would end. */
+	ck_assert_int_eq(json_doc__parse(&d, "[1]\0", 4, why, sizeof(why)), -EINVAL);
+	ck_assert_str_eq(why, "line 1, column 4: unexpected byte 0x00, expected the end after the "
+			      "JSON value");
 }
 END_TEST
 
@@ -387,6 +535,52 @@ START_TEST(test_counters)
 }
 END_TEST
 
+/* An invariant broken at a marker and again at the end: both findings, first one first. */
+START_TEST(test_result_marker_then_end)
+{
+	struct vm_result r = {.reason = STOP_VMM_ERROR, .vcpu = 1};
+
+	strcpy(r.message, "shadow invariant broken at vCPU 1's marker of phase 2: A");
+	vm_result__add_error(&r, "shadow invariant broken at the end of the run: %s", "B");
+	ck_assert_str_eq(r.message, "shadow invariant broken at vCPU 1's marker of phase 2: A; "
+				    "shadow invariant broken at the end of the run: B");
+	ck_assert_int_eq(r.reason, STOP_VMM_ERROR);
+	ck_assert_int_eq(r.vcpu, 1);
+	ck_assert_int_eq(vm__exit_code(&r), EXIT_VMM_ERROR);
+}
+END_TEST
+
+/* The guest exited well, the end check failed: a VMM error that still says how it ended. */
+START_TEST(test_result_exit_then_end)
+{
+	struct vm_result r = {.reason = STOP_EXIT, .status = 0, .vcpu = 0};
+
+	strcpy(r.message, "guest exited with status 0");
+	vm_result__add_error(&r, "shadow invariant broken at the end of the run: %s", "B");
+	ck_assert_str_eq(r.message, "guest exited with status 0; shadow invariant broken at the "
+				    "end of the run: B");
+	ck_assert_int_eq(vm__exit_code(&r), EXIT_VMM_ERROR);
+	ck_assert_int_eq(r.vcpu, 0);
+}
+END_TEST
+
+/* A full message stays terminated and keeps its start. */
+START_TEST(test_result_full_message)
+{
+	struct vm_result r = {.reason = STOP_PANIC};
+
+	memset(r.message, 'a', sizeof(r.message) - 1);
+	vm_result__add_error(&r, "finding");
+	ck_assert_uint_eq(strlen(r.message), sizeof(r.message) - 1);
+	ck_assert_int_eq(r.message[0], 'a');
+	ck_assert_int_eq(r.reason, STOP_VMM_ERROR);
+	r.message[sizeof(r.message) - 3] = '\0';
+	vm_result__add_error(&r, "finding");
+	ck_assert_uint_eq(strlen(r.message), sizeof(r.message) - 1);
+	ck_assert_str_eq(r.message + sizeof(r.message) - 3, "; ");
+}
+END_TEST
+
 static Suite *make_vmm_suite(void)
 {
 	Suite *s = suite_create("vmm");
@@ -409,9 +603,20 @@ static Suite *make_vmm_suite(void)
 
 	tc = tcase_create("reports");
 	tcase_add_test(tc, test_json);
+	tcase_add_test(tc, test_json_wrapped);
+	tcase_add_test(tc, test_json_read);
+	tcase_add_loop_test(tc, test_json_read_malformed, 0,
+			    sizeof(json_bad) / sizeof(json_bad[0]));
+	tcase_add_test(tc, test_json_read_nul);
 	tcase_add_test(tc, test_kvm_stats);
 	tcase_add_test(tc, test_kvm_stats_malformed);
 	tcase_add_test(tc, test_counters);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("results");
+	tcase_add_test(tc, test_result_marker_then_end);
+	tcase_add_test(tc, test_result_exit_then_end);
+	tcase_add_test(tc, test_result_full_message);
 	suite_add_tcase(s, tc);
 	return s;
 }
