@@ -6,16 +6,16 @@
 pkglibexec_PROGRAMS += guest/umbra-guest.elf
 noinst_PROGRAMS += guest/umbra-user.elf
 
-guest_kernel_headers = guest/console.h guest/cpu.h guest/lapic.h guest/lib.h guest/mm.h \
-	guest/paging.h guest/paging_backend.h guest/platform.h guest/proc.h guest/sched.h \
-	guest/smp.h guest/spinlock.h guest/syscall.h guest/trap.h guest/uapi.h guest/vm.h \
-	guest/x86.h
+guest_kernel_headers = guest/console.h guest/cpu.h guest/kparam.h guest/lapic.h guest/lib.h \
+	guest/mm.h guest/pageops.h guest/paging.h guest/paging_backend.h guest/pgtable.h \
+	guest/platform.h guest/proc.h guest/ptshare.h guest/sched.h guest/smp.h guest/spinlock.h \
+	guest/syscall.h guest/trap.h guest/uapi.h guest/vm.h guest/x86.h
 
 guest_umbra_guest_elf_SOURCES = guest/boot.S guest/entry.S guest/userimg.S \
 	guest/main.c guest/console.c guest/lib.c guest/spinlock.c guest/platform.c \
-	guest/lapic.c guest/smp.c guest/mm.c guest/paging.c guest/paging_native.c \
-	guest/paging_shadow.c guest/trap.c guest/vm.c guest/proc.c guest/sched.c \
-	guest/syscall.c $(guest_kernel_headers)
+	guest/kparam.c guest/pageops.c guest/lapic.c guest/smp.c guest/mm.c guest/paging.c \
+	guest/paging_native.c guest/paging_shadow.c guest/ptshare.c guest/trap.c guest/vm.c \
+	guest/proc.c guest/sched.c guest/syscall.c $(guest_kernel_headers)
 guest_umbra_guest_elf_CPPFLAGS = $(GUEST_CPPFLAGS)
 guest_umbra_guest_elf_CFLAGS = $(GUEST_CFLAGS)
 # userimg.S includes the user program with .incbin, found through -I.
@@ -29,7 +29,8 @@ guest/umbra_guest_elf-userimg.$(OBJEXT): guest/umbra-user.elf
 # it with %rip-relative addressing; -mcmodel=kernel would not.
 guest_umbra_user_elf_SOURCES = guest/user/start.S guest/user/main.c guest/user/ulib.c \
 	guest/lib.c guest/user/forkstorm.c guest/user/forktree.c guest/user/bigparent.c \
-	guest/user/forkexit.c guest/user/illegal.c guest/user/panic.c guest/user/ulib.h guest/user/workloads.h
+	guest/user/forkexit.c guest/user/sharerace.c guest/user/heapshrink.c guest/user/illegal.c \
+	guest/user/panic.c guest/user/ulib.h guest/user/workloads.h
 guest_umbra_user_elf_CPPFLAGS = $(GUEST_CPPFLAGS)
 guest_umbra_user_elf_CFLAGS = $(GUEST_CFLAGS) -mcmodel=small -fpie
 guest_umbra_user_elf_CCASFLAGS = $(GUEST_CCASFLAGS)

@@ -7,9 +7,11 @@
 
 #include "console.h"
 #include "cpu.h"
+#include "kparam.h"
 #include "lapic.h"
 #include "lib.h"
 #include "mm.h"
+#include "pageops.h"
 #include "paging.h"
 #include "platform.h"
 #include "proc.h"
@@ -89,17 +91,22 @@ void kmain(uint32_t start_info_pa)
 	static char cmdline[CMDLINE_MAX];
 	platform_detect();
 	read_start_info(start_info_pa, cmdline);
+	const char *user_cmdline = kparam_parse(cmdline);
 	paging_init();
+	pageops_init();
 	mm_init((uint64_t)_end);
 	trap_init();
 	trap_init_cpu(mycpu());
 	if (!platform.umbra)
 		lapic_init();
 	smp_start();
-	kprintf("umbra-guest: %s, %u CPU%s, %lu MiB free, paging %s\n",
+	kprintf("umbra-guest: %s, %u CPU%s, %lu MiB free, paging %s, table sharing %s\n",
 		platform.umbra ? "umbra" : "PVH machine", ncpu, ncpu == 1 ? "" : "s",
-		mm_pages_free() * PGSIZE >> 20, paging_backend_name());
+		mm_pages_free() * PGSIZE >> 20, paging_backend_name(),
+		kparams.ptshare ? "on" : "off");
+	if (platform.umbra)
+		kprintf("umbra-guest: page %s\n", pageops_describe());
 	proc_init();
-	proc_start_init(cmdline);
+	proc_start_init(user_cmdline);
 	cpu_run(cpu_user_frame(0));
 }

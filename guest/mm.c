@@ -4,6 +4,7 @@
 #include "mm.h"
 #include "console.h"
 #include "lib.h"
+#include "pageops.h"
 #include "spinlock.h"
 #include "uapi.h"
 #include "x86.h"
@@ -162,12 +163,12 @@ static uint64_t bump(void)
 	return pa;
 }
 
-/* Takes a free page, dirty ones first if prefer_dirty; *kind says which. */
-static uint64_t take(bool prefer_dirty, enum page_kind *kind)
+/* Takes a free page, dirty ones first if prefer_dirty; *kind says
+ * which. Caller holds mm_spin. */
+static uint64_t take_locked(bool prefer_dirty, enum page_kind *kind)
 {
 	uint64_t pa = 0;
 	*kind = PAGE_NONE;
-	spin_lock(&mm_spin);
 	if (prefer_dirty && (pa = pop(&dirty_list)))
 		*kind = PAGE_DIRTY;
 	else if ((pa = pop(&clean_list)) || (pa = bump()))
@@ -178,22 +179,22 @@ static uint64_t take(bool prefer_dirty, enum page_kind *kind)
 		pages_used++;
 		pages_free--;
 	}
-	spin_unlock(&mm_spin);
-	if (pa) {
-		atomic_uint *ref = ref_of(pa, "page_alloc");
-		if (atomic_load_explicit(ref, memory_order_relaxed) != 0)
-			panic("page_alloc: free frame %lx has a reference", pa);
-		atomic_store_explicit(ref, 1, memory_order_relaxed);
-	}
 	return pa;
 }
 
-void *page_alloc(void)
+/* Gives a page just taken its count of 1 and, unless dirty is allowed,
+ * zero contents. */
+static void *ready(uint64_t pa, enum page_kind kind, bool dirty_ok)
 {
-	enum page_kind kind;
-	uint64_t *p = (uint64_t *)take(false, &kind);
-	if (kind == PAGE_DIRTY) {
-		fill_qwords(p, 0, PGSIZE / 8);
+	uint64_t *p = (uint64_t *)pa;
+	if (!pa)
+		return 0;
+	atomic_uint *ref = ref_of(pa, "page_alloc");
+	if (atomic_load_explicit(ref, memory_order_relaxed) != 0)
+		panic("page_alloc: free frame %lx has a reference", pa);
+	atomic_store_explicit(ref, 1, memory_order_relaxed);
+	if (kind == PAGE_DIRTY && !dirty_ok) {
+		page_clear(p);
 	} else if (kind == PAGE_CLEAN) {
 		p[0] = 0; /* the list link */
 		if (p[PGSIZE / 8 - 1])
@@ -202,10 +203,22 @@ void *page_alloc(void)
 	return p;
 }
 
+void *page_alloc(void)
+{
+	enum page_kind kind;
+	spin_lock(&mm_spin);
+	uint64_t pa = take_locked(false, &kind);
+	spin_unlock(&mm_spin);
+	return ready(pa, kind, false);
+}
+
 void *page_alloc_dirty(void)
 {
 	enum page_kind kind;
-	return (void *)take(true, &kind);
+	spin_lock(&mm_spin);
+	uint64_t pa = take_locked(true, &kind);
+	spin_unlock(&mm_spin);
+	return ready(pa, kind, true);
 }
 
 void page_get(uint64_t pa)
@@ -214,13 +227,19 @@ void page_get(uint64_t pa)
 		panic("page_get: frame %lx is free", pa);
 }
 
-static void push(uint64_t *list, uint64_t pa)
+/* Puts a free page on a list. Caller holds mm_spin. */
+static void push_locked(uint64_t *list, uint64_t pa)
 {
-	spin_lock(&mm_spin);
 	*(uint64_t *)pa = *list;
 	*list = pa;
 	pages_used--;
 	pages_free++;
+}
+
+static void push(uint64_t *list, uint64_t pa)
+{
+	spin_lock(&mm_spin);
+	push_locked(list, pa);
 	spin_unlock(&mm_spin);
 }
 
@@ -239,6 +258,31 @@ void page_free_clean(void *page)
 	unsigned old = atomic_exchange(ref_of(pa, "page_free_clean"), 0);
 	if (old != 1)
 		panic("page_free_clean: frame %lx has count %u", pa, old);
+	push(&clean_list, pa);
+}
+
+uint32_t page_ref_inc(uint64_t pa)
+{
+	uint32_t old = atomic_fetch_add(ref_of(pa, "page_ref_inc"), 1);
+	if (old == 0)
+		panic("page_ref_inc: frame %lx is free", pa);
+	return old;
+}
+
+uint32_t page_ref_dec(uint64_t pa)
+{
+	uint32_t old = atomic_fetch_sub(ref_of(pa, "page_ref_dec"), 1);
+	if (old == 0)
+		panic("page_ref_dec: frame %lx is already free", pa);
+	return old;
+}
+
+void page_free_table(void *page)
+{
+	uint64_t pa = (uint64_t)page;
+	uint32_t n = atomic_load(ref_of(pa, "page_free_table"));
+	if (n != 0)
+		panic("page_free_table: frame %lx has count %u", pa, n);
 	push(&clean_list, pa);
 }
 
@@ -265,14 +309,28 @@ uint64_t mm_pages_free(void)
 
 int page_list_alloc(struct page_list *l, unsigned n)
 {
+	uint64_t taken[PAGE_LIST_MAX];
+	enum page_kind kind[PAGE_LIST_MAX];
+	unsigned got = 0;
+	if (n > PAGE_LIST_MAX)
+		panic("page_list_alloc: %u pages is more than %u", n, PAGE_LIST_MAX);
+	/* one lock for all, then the fills (if any) without it */
+	spin_lock(&mm_spin);
+	while (got < n && (taken[got] = take_locked(false, &kind[got])))
+		got++;
+	if (got < n)
+		while (got > 0) {
+			got--;
+			push_locked(kind[got] == PAGE_CLEAN ? &clean_list : &dirty_list,
+				    taken[got]);
+		}
+	spin_unlock(&mm_spin);
 	l->head = 0;
 	l->n = 0;
-	while (l->n < n) {
-		uint64_t *p = page_alloc();
-		if (!p) {
-			page_list_free(l);
-			return -ENOMEM;
-		}
+	if (got < n)
+		return -ENOMEM;
+	for (unsigned i = 0; i < n; i++) {
+		uint64_t *p = ready(taken[i], kind[i], false);
 		p[0] = l->head;
 		l->head = (uint64_t)p;
 		l->n++;
@@ -293,6 +351,18 @@ void *page_list_take(struct page_list *l)
 
 void page_list_free(struct page_list *l)
 {
-	while (l->n)
-		page_free_clean(page_list_take(l));
+	if (!l->n)
+		return;
+	spin_lock(&mm_spin);
+	while (l->n) {
+		uint64_t *p = (uint64_t *)l->head;
+		l->head = p[0];
+		p[0] = 0;
+		l->n--;
+		atomic_uint *ref = ref_of((uint64_t)p, "page_list_free");
+		if (atomic_exchange(ref, 0) != 1)
+			panic("page_list_free: page %p is referenced", (void *)p);
+		push_locked(&clean_list, (uint64_t)p);
+	}
+	spin_unlock(&mm_spin);
 }

@@ -2,9 +2,11 @@
  * Physical memory: the memory map from the boot loader, which 2 MiB pages
  * the kernel maps, and the frame allocator with per-frame reference counts.
  *
- * A frame is free (count 0) or referenced: once by the page table or
- * address space that owns it, once more by every other address space that
- * maps it copy-on-write.
+ * A frame is free (count 0) or referenced. A data frame's count is the
+ * number of page-table pages that map it (plus any other owner); a
+ * page-table page's count is the number of upper entries, in any address
+ * space, that point at it: more than 1 while address spaces share it
+ * (ptshare.c). The counts are atomics, not locked.
  *
  * Free pages are on one of two lists. Clean pages are zero-filled (but for
  * the list link in the first qword): page tables, emptied entry by entry
@@ -60,6 +62,13 @@ void page_get(uint64_t pa);
 void page_put(uint64_t pa);
 /* Frees a page (count 1) that the caller has emptied: all zero, no fill. */
 void page_free_clean(void *page);
+/* Page-table pages, whose count the sharing protocol reads and changes
+ * itself: one more (fewer) reference, returning the count before. A
+ * page_ref_dec that returns 1 leaves the page at count 0 for the caller
+ * to empty and free with page_free_table. */
+uint32_t page_ref_inc(uint64_t pa);
+uint32_t page_ref_dec(uint64_t pa);
+void page_free_table(void *page);
 /* The frame's reference count (racy unless the caller holds all but one). */
 uint32_t page_refs(uint64_t pa);
 
@@ -73,11 +82,13 @@ struct page_list {
 	uint64_t head; /* first page; each page's first qword links to the next */
 	unsigned n;
 };
-/* Reserves n pages: 0, or -ENOMEM with nothing reserved. */
+#define PAGE_LIST_MAX 8
+/* Reserves n <= PAGE_LIST_MAX zero-filled pages under one lock: 0, or
+ * -ENOMEM with nothing reserved. */
 int page_list_alloc(struct page_list *l, unsigned n);
 /* One of the reserved pages (zero-filled); the list must not be empty. */
 void *page_list_take(struct page_list *l);
-/* Frees what is left. */
+/* Frees what is left (the pages must still be zero), under one lock. */
 void page_list_free(struct page_list *l);
 
 #endif /* GUEST_MM_H */

@@ -1,17 +1,25 @@
 /*
  * Page tables, the part common to both back-ends (see paging.h): the
- * kernel map, walks, pg_map, and the fork-time copy.
+ * kernel map, walks, the changes to one address space (pg_*), fork and
+ * teardown. Table pages are shared between address spaces with the
+ * protocol of ptshare.h; docs/guest.md ("Shared page tables") walks
+ * through it.
  */
 #include "paging.h"
 #include "console.h"
 #include "cpu.h"
+#include "kparam.h"
 #include "mm.h"
 #include "paging_backend.h"
+#include "pgtable.h"
 #include "platform.h"
+#include "ptshare.h"
 #include "uapi.h"
 #include "x86.h"
 
-#define PTE_TABLE (PTE_P | PTE_W | PTE_U) /* a user table: the leaves decide */
+/* What a sharing fork allocates: the child's root and its PDPT (user
+ * space is PML4 slot 1), taken under one allocator lock. */
+#define FORK_SHARE_PAGES 2
 
 /* The kernel root, its PDPT (slot 0 of every address space) and its PDs.
  * boot.S fills the first entries to map the image; paging_init the rest.
@@ -21,22 +29,6 @@ uint64_t kernel_pdpt[512] __attribute__((aligned(4096)));
 uint64_t kernel_pd[KERNEL_MAP_GIB][512] __attribute__((aligned(4096)));
 
 static const struct pg_backend *backend;
-
-static inline unsigned pt_index(uint64_t va, unsigned level)
-{
-	return (va >> (PGSHIFT + 9 * (level - 1))) & 511;
-}
-
-/* Bytes mapped by one entry at `level`. */
-static inline uint64_t entry_span(unsigned level)
-{
-	return 1ull << (PGSHIFT + 9 * (level - 1));
-}
-
-static inline uint64_t *table_of(uint64_t entry)
-{
-	return (uint64_t *)(entry & PTE_ADDR);
-}
 
 void paging_init(void)
 {
@@ -81,30 +73,31 @@ int as_create(struct as *as)
 {
 	as->root = page_alloc();
 	as->handle = 0;
-	as->tables = 1;
 	if (!as->root)
 		return -ENOMEM;
 	as->root[UMBRA_KERNEL_PML4_SLOT] = kernel_pml4[UMBRA_KERNEL_PML4_SLOT];
 	int err = backend->create(as);
 	if (err < 0) {
-		page_put((uint64_t)as->root);
+		as->root[UMBRA_KERNEL_PML4_SLOT] = 0;
+		page_free_clean(as->root);
 		as->root = 0;
 	}
 	return err;
 }
 
-uint64_t *as_leaf(const struct as *as, uint64_t va)
+uint64_t as_pte(const struct as *as, uint64_t va)
 {
 	if (va < USER_BASE || va >= USER_STACK_TOP)
 		return 0;
-	uint64_t *t = as->root;
+	uint64_t *t = as->root, w = PTE_W;
 	for (unsigned level = 4; level > 1; level--) {
 		uint64_t e = t[pt_index(va, level)];
 		if (!(e & PTE_P))
 			return 0;
+		w &= e;
 		t = table_of(e);
 	}
-	return &t[pt_index(va, 1)];
+	return t[pt_index(va, 1)] & (~PTE_W | w);
 }
 
 bool as_hidden_fault(struct as *as, uint64_t va, uint64_t err)
@@ -118,208 +111,366 @@ void as_load(struct cpu *c, struct as *as)
 		backend->load(c, as);
 }
 
-void pg_begin(struct pg_batch *b, struct as *as)
+void pg_begin(struct pg_batch *b, struct as *as, const struct vrange *r, unsigned nr)
 {
 	b->as = as;
+	b->r = r;
+	b->nr = nr;
 	b->n = 0;
+	b->nput = 0;
+	b->linked = false;
 }
 
-/*
- * The tables at `level` and below that va needs are missing, under the
- * empty entry *slot. Builds them in fresh pages (not yet part of the
- * tree, so written directly in both back-ends), puts pte in the new PT and
- * links the new chain with one update, committed at once so that later
- * walks find it.
- */
-static int map_new_tables(struct pg_batch *b, uint64_t *slot, unsigned level, uint64_t va,
-			  uint64_t pte)
+/* Sets the entry *slot at `level` on the walk of va (flags: UMBRA_PT_*,
+ * shadow only). */
+static void set(struct pg_batch *b, uint64_t *slot, uint64_t va, unsigned level, uint64_t value,
+		uint32_t flags)
 {
-	uint64_t *chain[3], *t;
-	unsigned n = level - 1;
-	for (unsigned i = 0; i < n; i++) {
-		chain[i] = page_alloc();
-		if (!chain[i]) {
-			while (i-- > 0)
-				page_put((uint64_t)chain[i]);
-			return -ENOMEM;
-		}
-	}
-	for (unsigned i = 0; i + 1 < n; i++)
-		chain[i][pt_index(va, level - 1 - i)] = (uint64_t)chain[i + 1] | PTE_TABLE;
-	t = chain[n - 1];
-	t[pt_index(va, 1)] = pte;
-	b->as->tables += n;
-	backend->set(b, slot, va, level, (uint64_t)chain[0] | PTE_TABLE);
-	backend->commit(b);
-	return 0;
+	if (b->n == PG_BATCH)
+		pg_commit(b);
+	if (flags)
+		backend->set_wp_below(b, slot, va, level, value);
+	else
+		backend->set(b, slot, va, level, value);
 }
 
-int pg_map(struct pg_batch *b, uint64_t va, uint64_t pte)
+/* After the commit: drop the reference of entry e (at `level`, mapping
+ * from base); or, with seen > 0, the unsharer's reference on the table
+ * it copied, having read count `seen`. */
+static void defer_put(struct pg_batch *b, uint64_t e, unsigned level, uint64_t base, uint32_t seen)
 {
-	uint64_t *t = b->as->root;
-	for (unsigned level = 4; level > 1; level--) {
-		uint64_t *slot = &t[pt_index(va, level)];
-		if (!(*slot & PTE_P))
-			return map_new_tables(b, slot, level, va, pte);
-		t = table_of(*slot);
-	}
-	backend->set(b, &t[pt_index(va, 1)], va, 1, pte);
-	return 0;
-}
-
-void pg_set_leaf(struct pg_batch *b, uint64_t *slot, uint64_t va, uint64_t pte)
-{
-	backend->set(b, slot, va, 1, pte);
+	if (b->nput == PG_BATCH)
+		pg_commit(b);
+	b->put[b->nput++] = (struct pg_put){.entry = e, .base = base, .level = level, .seen = seen};
 }
 
 void pg_commit(struct pg_batch *b)
 {
 	backend->commit(b);
-}
-
-/* Whether a range after r[k] reaches the span [base, base + size). */
-static bool reached_later(uint64_t base, uint64_t size, const struct vrange *r, unsigned nr,
-			  unsigned k)
-{
-	for (unsigned j = k + 1; j < nr; j++)
-		if (r[j].start < base + size && base < r[j].end)
-			return true;
-	return false;
+	b->linked = false;
+	for (unsigned i = 0; i < b->nput; i++) {
+		const struct pg_put *p = &b->put[i];
+		if (!p->seen)
+			ptshare_drop(p->entry, p->level, p->base, b->r, b->nr);
+		else if (ptshare_unshare_put(p->entry & PTE_ADDR, p->seen))
+			ptshare_release(table_of(p->entry), p->level - 1, p->base, b->r, b->nr);
+	}
+	b->nput = 0;
 }
 
 /*
- * Tears down what the table t (at `level`) maps of [start, end), a part of
- * range r[k]: drops the leaves' frame references, clears every entry it
- * passes, and frees each table below that no later range reaches (earlier
- * ranges have been torn down already, so that table is empty now). One
- * pass per range.
+ * Native in-place unshare of t (entries at `level`, mapping from base),
+ * whose last sharer is b->as: W goes wherever a copy that an earlier
+ * unsharer made may still map the same thing. At the leaves that is a
+ * frame whose count is above 1; a frame only t maps stays writable. Above
+ * them W goes from every entry: a PT back at count 1 may still map frames
+ * that a copy of it maps, and its own in-place unshare, on the first
+ * write there, sorts that out.
  */
-static void teardown(uint64_t *t, unsigned level, uint64_t start, uint64_t end,
-		     const struct vrange *r, unsigned nr, unsigned k)
+static void wp_shared(uint64_t *t, unsigned level, uint64_t base, const struct vrange *r,
+		      unsigned nr)
 {
-	unsigned from = pt_index(start, level), to = pt_index(end - 1, level) + 1;
-	if (level == 1) {
-		for (unsigned i = from; i < to; i++)
-			if (t[i]) {
-				page_put(t[i] & PTE_ADDR);
-				t[i] = 0;
-			}
-		return;
-	}
-	uint64_t span = entry_span(level);
-	for (uint64_t i = from, va = start, next; i < to; i++, va = next) {
-		next = (va | (span - 1)) + 1;
-		if (next > end)
-			next = end;
-		if (!t[i])
+	unsigned next = 0, from, to;
+	for (unsigned k = 0; k < nr; k++) {
+		if (!range_slice(r, k, base, level, &next, &from, &to))
 			continue;
-		uint64_t *below = table_of(t[i]);
-		teardown(below, level - 1, va, next, r, nr, k);
-		if (!reached_later(va & ~(span - 1), span, r, nr, k)) {
-			page_free_clean(below);
-			t[i] = 0;
+		for (unsigned i = from; i < to; i++) {
+			uint64_t e = t[i];
+			if ((e & (PTE_P | PTE_W)) == (PTE_P | PTE_W) &&
+			    (level > 1 || page_refs(e & PTE_ADDR) > 1))
+				t[i] = e & ~PTE_W;
 		}
 	}
 }
 
-/* Frees all tables and frame references of an unregistered tree; each
- * table is empty when it is freed, because all user entries lie in the
- * ranges. */
-static void free_tree(uint64_t *root, const struct vrange *r, unsigned nr)
+/* Copies t's entries (at `level`, mapping from base) into the fresh page
+ * c, read-only, each with a reference on what it points at. */
+static void copy_entries(uint64_t *c, const uint64_t *t, unsigned level, uint64_t base,
+			 const struct vrange *r, unsigned nr)
 {
-	for (unsigned k = 0; k < nr; k++)
-		if (r[k].start < r[k].end)
-			teardown(root, 4, r[k].start, r[k].end, r, nr, k);
-	root[UMBRA_KERNEL_PML4_SLOT] = 0;
-	page_free_clean(root);
+	unsigned next = 0, from, to;
+	for (unsigned k = 0; k < nr; k++) {
+		if (!range_slice(r, k, base, level, &next, &from, &to))
+			continue;
+		for (unsigned i = from; i < to; i++) {
+			uint64_t e = t[i];
+			if (!e)
+				continue;
+			if (level == 1)
+				page_get(e & PTE_ADDR);
+			else
+				page_ref_inc(e & PTE_ADDR);
+			c[i] = e & ~PTE_W;
+		}
+	}
+}
+
+/*
+ * The table under the present entry *slot (at `level` > 1, on the walk of
+ * va), made private to b->as: as it is if the entry is writable; made
+ * writable in place if b->as is its last sharer; else copied, and the copy
+ * linked in its place (the old table is put after the commit). *wp says
+ * whether a write-protect of all entries is pending (UMBRA_PT_WP_BELOW,
+ * not yet applied) in *slot's table on entry, and in the returned one on
+ * return. NULL if out of memory (nothing changed).
+ */
+static uint64_t *make_private(struct pg_batch *b, uint64_t *slot, uint64_t va, unsigned level,
+			      bool *wp)
+{
+	uint64_t e = *wp ? *slot & ~PTE_W : *slot, base = va & ~(entry_span(level) - 1);
+	uint64_t *t = table_of(e);
+	*wp = false;
+	if (e & PTE_W)
+		return t;
+	/* the protocol's per-process lock: only the CPU that runs the
+	 * process (and so has its address space loaded) unshares for it */
+	if (mycpu()->loaded != b->as)
+		panic("unshare in an address space not loaded on this CPU");
+	uint32_t seen = ptshare_unshare_count((uint64_t)t);
+	if (seen == 1) {
+		ptshare_unshare_inplace();
+		if (backend->writes_tables) {
+			wp_shared(t, level - 1, base, b->r, b->nr);
+			set(b, slot, va, level, e | PTE_W, 0);
+		} else {
+			set(b, slot, va, level, e | PTE_W, UMBRA_PT_WP_BELOW);
+			*wp = true;
+		}
+		return t;
+	}
+	uint64_t *c = page_alloc();
+	if (!c)
+		return 0;
+	copy_entries(c, t, level - 1, base, b->r, b->nr);
+	set(b, slot, va, level, (uint64_t)c | (e & ~PTE_ADDR) | PTE_W, 0);
+	defer_put(b, e, level, base, seen);
+	return c;
+}
+
+/* A fresh empty table linked at the missing entry *slot (at `level`, on
+ * the walk of va); NULL if out of memory. */
+static uint64_t *new_table(struct pg_batch *b, uint64_t *slot, uint64_t va, unsigned level)
+{
+	uint64_t *t = page_alloc();
+	if (!t)
+		return 0;
+	set(b, slot, va, level, (uint64_t)t | PTE_TABLE, 0);
+	b->linked = true;
+	return t;
+}
+
+int pg_prepare(struct pg_batch *b, uint64_t va, uint64_t **slot, uint64_t *pte)
+{
+	uint64_t *t = b->as->root;
+	bool wp = false;
+	for (unsigned level = 4; level > 1; level--) {
+		uint64_t *s = &t[pt_index(va, level)];
+		if (*s & PTE_P) {
+			t = make_private(b, s, va, level, &wp);
+		} else {
+			t = new_table(b, s, va, level);
+			wp = false;
+		}
+		if (!t)
+			return -ENOMEM;
+	}
+	*slot = &t[pt_index(va, 1)];
+	*pte = wp ? **slot & ~PTE_W : **slot;
+	return 0;
+}
+
+void pg_set_leaf(struct pg_batch *b, uint64_t *slot, uint64_t va, uint64_t pte)
+{
+	set(b, slot, va, 1, pte, 0);
+}
+
+void pg_put_frame(struct pg_batch *b, uint64_t pa)
+{
+	defer_put(b, pa, 1, 0, 0);
+}
+
+int pg_map(struct pg_batch *b, uint64_t va, uint64_t pte)
+{
+	uint64_t *slot, old;
+	int err = pg_prepare(b, va, &slot, &old);
+	if (err == 0)
+		pg_set_leaf(b, slot, va, pte);
+	/* a table linked but not yet committed is invisible to the next walk */
+	if (b->linked)
+		pg_commit(b);
+	return err;
+}
+
+/* Whether all that b's ranges reach of [base, base + size) lies in [start, end). */
+static bool gone(const struct pg_batch *b, uint64_t base, uint64_t size, uint64_t start,
+		 uint64_t end)
+{
+	for (unsigned k = 0; k < b->nr; k++) {
+		uint64_t s = b->r[k].start > base ? b->r[k].start : base;
+		uint64_t e = b->r[k].end < base + size ? b->r[k].end : base + size;
+		if (s < e && (s < start || e > end))
+			return false;
+	}
+	return true;
+}
+
+/* Unmaps [start, end) from the private table t (entries at `level`,
+ * mapping from base; wp as for make_private). */
+static int unmap_table(struct pg_batch *b, uint64_t *t, unsigned level, uint64_t base, bool wp,
+		       uint64_t start, uint64_t end)
+{
+	uint64_t span = entry_span(level);
+	unsigned from = pt_index(start > base ? start : base, level);
+	unsigned to = pt_index((end < base + 512 * span ? end : base + 512 * span) - 1, level) + 1;
+	for (unsigned i = from; i < to; i++) {
+		uint64_t e = t[i], eb = base + i * span;
+		if (!(e & PTE_P))
+			continue;
+		if (level == 1 || gone(b, eb, span, start, end)) {
+			set(b, &t[i], eb, level, 0, 0);
+			defer_put(b, e, level, eb, 0);
+			continue;
+		}
+		bool cwp = wp;
+		uint64_t *c = make_private(b, &t[i], eb, level, &cwp);
+		if (!c)
+			return -ENOMEM;
+		int err = unmap_table(b, c, level - 1, eb, cwp, start, end);
+		if (err < 0)
+			return err;
+	}
+	return 0;
+}
+
+int pg_unmap(struct pg_batch *b, uint64_t start, uint64_t end)
+{
+	if (start >= end)
+		return 0; /* unmap_table's bounds need a page in the range */
+	int err = unmap_table(b, b->as->root, 4, 0, false, start, end);
+	pg_commit(b);
+	return err;
 }
 
 void as_destroy(struct as *as, const struct vrange *r, unsigned nr)
 {
 	backend->destroy(as);
-	free_tree(as->root, r, nr);
+	as->root[UMBRA_KERNEL_PML4_SLOT] = 0;
+	if (page_ref_dec((uint64_t)as->root) != 1)
+		panic("as_destroy: root %p is shared", (void *)as->root);
+	ptshare_release(as->root, 4, 0, r, nr);
 	as->root = 0;
 	as->handle = 0;
 }
 
-/* Fork state: the spare pages reserved for table copies. */
-struct fork_copy {
+/* Fork state: the ranges, pages reserved for the child's tables, and
+ * whether the kernel write-protects the parent's entries (native) or the
+ * VMM does (shadow: AS_FORK). */
+struct fork_state {
+	const struct vrange *r;
+	unsigned nr;
 	struct page_list spare;
 	bool wp_parent;
 };
 
+static uint64_t *fork_page(struct fork_state *f)
+{
+	return f->spare.n ? page_list_take(&f->spare) : page_alloc();
+}
+
 /*
- * The child's table under its entry i, for the parent's table under pt[i]:
- * a fresh (zero) page the first time. The copy is sparse: entries are
- * filled as the ranges are walked, and all user entries lie in the ranges.
+ * Whether the child gets a copy of the parent's table under an entry at
+ * `level` rather than sharing it. A PDPT page belongs to one address
+ * space. Copying a sparse PD or PT (the program image's, the stack's)
+ * instead of sharing it was measured slower at fork and no faster after
+ * it (docs/guest.md), so with ptshare every PD is shared.
  */
-static uint64_t *dup_entry(struct fork_copy *f, const uint64_t *pt, uint64_t *ct, unsigned i)
+static bool fork_copies(unsigned level)
 {
-	if (!ct[i])
-		ct[i] = (uint64_t)page_list_take(&f->spare) | (pt[i] & ~PTE_ADDR);
-	return table_of(ct[i]);
+	return level == 4 || !kparams.ptshare;
 }
 
-/* Copies the leaves [from, to) of a PT, write-protected, and references
- * their frames. */
-static void fork_leaves(struct fork_copy *f, uint64_t *pp, uint64_t *cp, unsigned from, unsigned to)
+static int fork_table(struct fork_state *f, uint64_t *pt, uint64_t *ct, unsigned level,
+		      uint64_t base);
+
+/*
+ * The child's entry *ce for the parent's present entry *pe (at `level` >
+ * 1, mapping from base): the same table, shared (read-only in the child;
+ * the parent's entry made read-only too if it was the only one), or a
+ * fresh copy.
+ */
+static int fork_entry(struct fork_state *f, uint64_t *pe, uint64_t *ce, unsigned level,
+		      uint64_t base)
 {
-	for (unsigned i = from; i < to; i++) {
-		uint64_t e = pp[i];
-		if (!e)
+	uint64_t e = *pe, *t = table_of(e);
+	if (!fork_copies(level)) {
+		if (ptshare_share((uint64_t)t) == 1 && f->wp_parent)
+			*pe = e & ~PTE_W;
+		*ce = e & ~PTE_W;
+		return 0;
+	}
+	uint64_t *c = fork_page(f);
+	if (!c)
+		return -ENOMEM;
+	*ce = (uint64_t)c | (e & ~PTE_ADDR);
+	if (level < 4)
+		atomic_fetch_add(&ptstats.fork_copied, 1);
+	return fork_table(f, t, c, level - 1, base);
+}
+
+/* Copies the parent's table pt (entries at `level`, mapping from base)
+ * into the child's fresh ct, over the ranges. Leaves are copied
+ * write-protected, each with a reference on its frame. */
+static int fork_table(struct fork_state *f, uint64_t *pt, uint64_t *ct, unsigned level,
+		      uint64_t base)
+{
+	uint64_t span = entry_span(level);
+	unsigned next = 0, from, to;
+	for (unsigned k = 0; k < f->nr; k++) {
+		if (!range_slice(f->r, k, base, level, &next, &from, &to))
 			continue;
-		if (e & PTE_W) {
-			e &= ~PTE_W;
-			if (f->wp_parent)
-				pp[i] = e;
+		for (unsigned i = from; i < to; i++) {
+			uint64_t e = pt[i];
+			if (!e)
+				continue;
+			if (level > 1) {
+				int err = fork_entry(f, &pt[i], &ct[i], level, base + i * span);
+				if (err < 0)
+					return err;
+				continue;
+			}
+			if (e & PTE_W) {
+				e &= ~PTE_W;
+				if (f->wp_parent)
+					pt[i] = e;
+			}
+			page_get(e & PTE_ADDR);
+			ct[i] = e;
 		}
-		cp[i] = e;
-		page_get(e & PTE_ADDR);
 	}
-}
-
-static void fork_range(struct fork_copy *f, uint64_t *proot, uint64_t *croot, uint64_t start,
-		       uint64_t end)
-{
-	for (uint64_t va = start, next; va < end; va = next) {
-		uint64_t *pt = proot, *ct = croot;
-		unsigned level;
-		for (level = 4; level > 1; level--) {
-			unsigned i = pt_index(va, level);
-			if (!(pt[i] & PTE_P))
-				break;
-			ct = dup_entry(f, pt, ct, i);
-			pt = table_of(pt[i]);
-		}
-		/* level > 1: nothing mapped under the missing entry; skip its span */
-		uint64_t span = entry_span(level > 1 ? level : 2);
-		next = (va | (span - 1)) + 1;
-		if (next > end)
-			next = end;
-		if (level == 1)
-			fork_leaves(f, pt, ct, pt_index(va, 1), pt_index(next - 1, 1) + 1);
-	}
+	return 0;
 }
 
 int as_fork(struct as *parent, struct as *child, const struct vrange *r, unsigned nr)
 {
-	/* Reserve the child's tables: as many as the parent has. */
-	struct fork_copy f = {.wp_parent = backend->fork_wp_parent};
-	if (page_list_alloc(&f.spare, parent->tables) < 0)
-		return -ENOMEM;
-	child->root = page_list_take(&f.spare);
+	struct fork_state f = {.r = r, .nr = nr, .wp_parent = backend->writes_tables};
+	int err = -ENOMEM;
+	/* a copying fork, or a short reserve, takes its pages one by one */
+	page_list_alloc(&f.spare, kparams.ptshare ? FORK_SHARE_PAGES : 0);
 	child->handle = 0;
-	child->root[UMBRA_KERNEL_PML4_SLOT] = parent->root[UMBRA_KERNEL_PML4_SLOT];
-	for (unsigned i = 0; i < nr; i++)
-		if (r[i].start < r[i].end)
-			fork_range(&f, parent->root, child->root, r[i].start, r[i].end);
-	if (f.spare.n)
-		panic("fork: %u of the parent's %u tables lie outside its ranges", f.spare.n,
-		      parent->tables);
-	child->tables = parent->tables;
-	int err = backend->fork(parent, child);
-	if (err < 0) {
-		free_tree(child->root, r, nr);
+	child->root = fork_page(&f);
+	if (child->root) {
+		child->root[UMBRA_KERNEL_PML4_SLOT] = parent->root[UMBRA_KERNEL_PML4_SLOT];
+		err = fork_table(&f, parent->root, child->root, 4, 0);
+	}
+	page_list_free(&f.spare);
+	if (f.wp_parent)
+		backend->flush(parent);
+	if (err == 0)
+		err = backend->fork(parent, child);
+	if (err < 0 && child->root) {
+		child->root[UMBRA_KERNEL_PML4_SLOT] = 0;
+		page_ref_dec((uint64_t)child->root);
+		ptshare_release(child->root, 4, 0, r, nr);
 		child->root = 0;
 	}
 	return err;

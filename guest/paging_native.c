@@ -29,20 +29,24 @@ static void native_commit(struct pg_batch *b)
 	(void)b;
 }
 
+static void native_flush(struct as *as)
+{
+	if (mycpu()->loaded != as)
+		panic("flush of an address space not loaded on this CPU");
+	lcr3((uint64_t)as->root);
+}
+
 static int native_create(struct as *as)
 {
 	(void)as;
 	return 0;
 }
 
-/* The copy cleared W in the parent's leaves: flush them (the parent is
- * loaded here, as_fork's contract). */
+/* Nothing to register: the copy has written both trees, as_fork flushed. */
 static int native_fork(struct as *parent, struct as *child)
 {
+	(void)parent;
 	(void)child;
-	if (mycpu()->loaded != parent)
-		panic("fork of an address space not loaded on this CPU");
-	lcr3((uint64_t)parent->root);
 	return 0;
 }
 
@@ -70,9 +74,10 @@ static bool native_hidden_fault(struct as *as, uint64_t va, uint64_t err)
 
 const struct pg_backend pg_native = {
 	.name = "native",
-	.fork_wp_parent = true,
+	.writes_tables = true,
 	.set = native_set,
 	.commit = native_commit,
+	.flush = native_flush,
 	.create = native_create,
 	.fork = native_fork,
 	.destroy = native_destroy,

@@ -1,11 +1,14 @@
 /*
  * The paravirtual shadow back-end (umbra with UMBRA_CPUID_F_SHADOW; the
- * contract is in docs/architecture.md). The kernel never writes a table of
- * a registered address space: it queues umbra_pt_updates and hands them to
- * the VMM with UMBRA_HC_AS_UPDATE, which writes the guest entry and brings
- * the shadow in line. It never loads CR3 either: UMBRA_HC_AS_SWITCH does.
- * Fork: paging.c has copied the tables into fresh pages (clearing W in the
- * child only); UMBRA_HC_AS_FORK checks the copy and write-protects both.
+ * contract is in docs/abi.md and docs/architecture.md). The kernel never
+ * writes a table of a registered address space: it queues
+ * umbra_pt_updates and hands them to the VMM with UMBRA_HC_AS_UPDATE,
+ * which writes the guest entry and brings the shadow in line (an in-place
+ * unshare asks it to write-protect the table below too,
+ * UMBRA_PT_WP_BELOW). It never loads CR3 either: UMBRA_HC_AS_SWITCH does.
+ * Fork: paging.c has built the child's tree in fresh pages, sharing the
+ * parent's tables or copying them (clearing W in the child only);
+ * UMBRA_HC_AS_FORK checks it and write-protects the parent's side.
  *
  * A VMM error on a call that a correct kernel makes is a bug on one side
  * or the other: the kernel panics with the error rather than go on with
@@ -30,13 +33,26 @@ static void shadow_commit(struct pg_batch *b)
 	b->n = 0;
 }
 
+static void queue(struct pg_batch *b, uint64_t va, unsigned level, uint64_t value, uint32_t flags)
+{
+	if (b->n == PG_BATCH)
+		panic("shadow: update batch overflow");
+	b->u[b->n++] =
+		(struct umbra_pt_update){.va = va, .value = value, .level = level, .flags = flags};
+}
+
 static void shadow_set(struct pg_batch *b, uint64_t *slot, uint64_t va, unsigned level,
 		       uint64_t value)
 {
 	(void)slot;
-	b->u[b->n++] = (struct umbra_pt_update){.va = va, .value = value, .level = level};
-	if (b->n == PG_BATCH)
-		shadow_commit(b);
+	queue(b, va, level, value, 0);
+}
+
+static void shadow_set_wp_below(struct pg_batch *b, uint64_t *slot, uint64_t va, unsigned level,
+				uint64_t value)
+{
+	(void)slot;
+	queue(b, va, level, value, UMBRA_PT_WP_BELOW);
 }
 
 static int shadow_create(struct as *as)
@@ -94,8 +110,9 @@ static bool shadow_hidden_fault(struct as *as, uint64_t va, uint64_t err)
 
 const struct pg_backend pg_shadow = {
 	.name = "shadow",
-	.fork_wp_parent = false,
+	.writes_tables = false,
 	.set = shadow_set,
+	.set_wp_below = shadow_set_wp_below,
 	.commit = shadow_commit,
 	.create = shadow_create,
 	.fork = shadow_fork,

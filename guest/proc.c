@@ -7,6 +7,7 @@
 #include "lib.h"
 #include "mm.h"
 #include "platform.h"
+#include "ptshare.h"
 #include "sched.h"
 #include "spinlock.h"
 #include "uapi.h"
@@ -184,6 +185,7 @@ static void __attribute__((noreturn)) finish(int64_t status)
 		"%lu hidden-faults %lu\n",
 		kstats.forks, kstats.exits, kstats.kills, kstats.zero_fills, kstats.cow_copies,
 		kstats.cow_reuses, kstats.hidden_faults);
+	ptshare_print();
 	if (left || used) {
 		kprintf("kernel: leak: %u processes and %lu pages left after the first process "
 			"exited\n",

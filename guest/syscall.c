@@ -41,10 +41,10 @@ static void __attribute__((noreturn)) sys_panic(struct proc *p, uint64_t va)
 	char msg[81];
 	unsigned n = 0;
 	for (; n + 1 < sizeof(msg); n++, va++) {
-		uint64_t *slot = as_leaf(&p->as, va);
-		if (!slot || (*slot & (PTE_P | PTE_U)) != (PTE_P | PTE_U))
+		uint64_t pte = as_pte(&p->as, va);
+		if ((pte & (PTE_P | PTE_U)) != (PTE_P | PTE_U))
 			break;
-		char ch = *(const char *)((*slot & PTE_ADDR) + (va & (PGSIZE - 1)));
+		char ch = *(const char *)((pte & PTE_ADDR) + (va & (PGSIZE - 1)));
 		if (!ch)
 			break;
 		msg[n] = ch;
@@ -79,6 +79,9 @@ void syscall(struct cpu *c, struct trapframe *tf)
 		break;
 	case SYS_SBRK:
 		r = vm_sbrk(p, (int64_t)tf->rdi);
+		break;
+	case SYS_MUNMAP:
+		r = vm_munmap(p, tf->rdi, tf->rsi);
 		break;
 	case SYS_CLOCK:
 		r = (int64_t)platform_clock_ns();

@@ -10,16 +10,17 @@
 #ifndef GUEST_UAPI_H
 #define GUEST_UAPI_H
 
-#define SYS_EXIT 0   /* (status) -> does not return */
-#define SYS_FORK 1   /* () -> child pid in the parent, 0 in the child */
-#define SYS_WAIT 2   /* (pid or -1) -> pid of a reaped child, %rdx = its status */
-#define SYS_GETPID 3 /* () -> pid */
-#define SYS_YIELD 4  /* () -> 0; lets other runnable processes run first */
-#define SYS_WRITE 5  /* (buf, len) -> len; console output, len <= SYS_WRITE_MAX */
-#define SYS_SBRK 6   /* (increment >= 0) -> the old break */
-#define SYS_CLOCK 7  /* () -> nanoseconds since boot */
-#define SYS_PHASE 8  /* (phase) -> 0; sets the umbra phase of this process */
-#define SYS_PANIC 9  /* (message) -> does not return: a kernel panic, to test that path */
+#define SYS_EXIT 0    /* (status) -> does not return */
+#define SYS_FORK 1    /* () -> child pid in the parent, 0 in the child */
+#define SYS_WAIT 2    /* (pid or -1) -> pid of a reaped child, %rdx = its status */
+#define SYS_GETPID 3  /* () -> pid */
+#define SYS_YIELD 4   /* () -> 0; lets other runnable processes run first */
+#define SYS_WRITE 5   /* (buf, len) -> len; console output, len <= SYS_WRITE_MAX */
+#define SYS_SBRK 6    /* (increment) -> the old break; < 0 unmaps the pages past the new one */
+#define SYS_CLOCK 7   /* () -> nanoseconds since boot */
+#define SYS_PHASE 8   /* (phase) -> 0; sets the umbra phase of this process */
+#define SYS_PANIC 9   /* (message) -> does not return: a kernel panic, to test that path */
+#define SYS_MUNMAP 10 /* (va, len) -> 0; heap pages, page aligned; they read as zero again */
 
 #define SYS_WRITE_MAX 4096
 

@@ -4,6 +4,7 @@
 #include "cpu.h"
 #include "lib.h"
 #include "mm.h"
+#include "pageops.h"
 #include "proc.h"
 #include "trap.h"
 #include "uapi.h"
@@ -62,46 +63,55 @@ static const char *fault_what(uint64_t va, uint64_t pte, uint64_t err)
 	return "write to read-only memory";
 }
 
-/* Maps one page at va in p: at *slot if its PT exists, else creating tables. */
-static int map_page(struct proc *p, uint64_t *slot, uint64_t va, uint64_t pte)
+/*
+ * A write to a present copy-on-write page: make the tables on its walk
+ * private (unsharing them), then copy the page, unless p's table is now
+ * the only one to map it. One commit: one AS_UPDATE in the shadow modes.
+ */
+static int fault_write(struct proc *p, uint64_t va)
 {
+	struct vrange r[VM_RANGES];
 	struct pg_batch b;
-	int err = 0;
-	pg_begin(&b, &p->as);
-	if (slot)
-		pg_set_leaf(&b, slot, va, pte);
-	else
-		err = pg_map(&b, va, pte);
+	uint64_t *slot, pte;
+	vm_ranges(p, r);
+	pg_begin(&b, &p->as, r, VM_RANGES);
+	int err = pg_prepare(&b, va, &slot, &pte);
+	if (err == 0 && !(pte & PTE_W)) {
+		uint64_t old = pte & PTE_ADDR, frame = old;
+		if (page_refs(old) > 1) {
+			void *copy = page_alloc_dirty();
+			if (!copy) {
+				err = -ENOMEM;
+				goto out;
+			}
+			page_copy(copy, (void *)old);
+			frame = (uint64_t)copy;
+			pg_put_frame(&b, old);
+			atomic_fetch_add(&kstats.cow_copies, 1);
+		} else {
+			atomic_fetch_add(&kstats.cow_reuses, 1);
+		}
+		pg_set_leaf(&b, slot, va, frame | (pte & ~PTE_ADDR) | PTE_W | PTE_A | PTE_D);
+	}
+out:
 	pg_commit(&b);
 	return err;
 }
 
-/* A write to a copy-on-write page: copy it, unless p holds the only reference. */
-static int fault_cow(struct proc *p, uint64_t *slot, uint64_t va, uint64_t pte)
+static int fault_zero(struct proc *p, uint64_t va)
 {
-	uint64_t old = pte & PTE_ADDR, frame = old;
-	if (page_refs(old) > 1) {
-		void *copy = page_alloc_dirty();
-		if (!copy)
-			return -ENOMEM;
-		copy_qwords(copy, (void *)old, PGSIZE / 8);
-		frame = (uint64_t)copy;
-		atomic_fetch_add(&kstats.cow_copies, 1);
-	} else {
-		atomic_fetch_add(&kstats.cow_reuses, 1);
-	}
-	map_page(p, slot, va, frame | (pte & ~PTE_ADDR) | PTE_W | PTE_A | PTE_D);
-	if (frame != old)
-		page_put(old);
-	return 0;
-}
-
-static int fault_zero(struct proc *p, uint64_t *slot, uint64_t va)
-{
+	struct vrange r[VM_RANGES];
+	struct pg_batch b;
+	uint64_t *slot, pte;
 	void *page = page_alloc();
 	if (!page)
 		return -ENOMEM;
-	int err = map_page(p, slot, va, (uint64_t)page | PTE_USER_RW);
+	vm_ranges(p, r);
+	pg_begin(&b, &p->as, r, VM_RANGES);
+	int err = pg_prepare(&b, va, &slot, &pte);
+	if (err == 0)
+		pg_set_leaf(&b, slot, va, (uint64_t)page | PTE_USER_RW);
+	pg_commit(&b);
 	if (err < 0) {
 		page_free_clean(page);
 		return err;
@@ -116,8 +126,7 @@ void vm_fault(struct cpu *c, struct trapframe *tf)
 {
 	struct proc *p = c->cur;
 	uint64_t va = rcr2(), page = PG_ROUNDDOWN(va), err = tf->error;
-	uint64_t *slot = as_leaf(&p->as, va);
-	uint64_t pte = slot ? *slot : 0;
+	uint64_t pte = as_pte(&p->as, va);
 	if (pte_allows(pte, err)) {
 		p->fault_repeat = p->fault_va == page ? p->fault_repeat + 1 : 0;
 		p->fault_va = page;
@@ -134,9 +143,9 @@ void vm_fault(struct cpu *c, struct trapframe *tf)
 	int r;
 	if ((err & UMBRA_PF_WRITE) && !(err & UMBRA_PF_RSVD) && (pte & PTE_P) && (pte & PTE_COW) &&
 	    (pte & PTE_U))
-		r = fault_cow(p, slot, page, pte);
+		r = fault_write(p, page);
 	else if (!(pte & PTE_P) && in_demand_zero(p, va))
-		r = fault_zero(p, slot, page);
+		r = fault_zero(p, page);
 	else {
 		proc_kill(c, tf, "%s %lx (rip %lx, error %lx)", fault_what(va, pte, err), va,
 			  tf->rip, err);
@@ -196,8 +205,9 @@ void vm_load_user(struct proc *p, const char *arg, uint64_t *entry, uint64_t *sp
 	    eh->phnum > (size - eh->phoff) / sizeof(struct elf64_phdr))
 		panic("user image: not an x86-64 ELF file");
 	const struct elf64_phdr *ph = (const struct elf64_phdr *)(user_image + eh->phoff);
+	/* the first process: nothing is shared yet, and no range is needed */
 	struct pg_batch b;
-	pg_begin(&b, &p->as);
+	pg_begin(&b, &p->as, 0, 0);
 	p->image_end = USER_BASE;
 	for (unsigned i = 0; i < eh->phnum; i++) {
 		if (ph[i].type != PT_LOAD)
@@ -230,8 +240,7 @@ void vm_load_user(struct proc *p, const char *arg, uint64_t *entry, uint64_t *sp
 int vm_console_write(struct proc *p, uint64_t va, uint64_t len)
 {
 	while (len > 0) {
-		uint64_t *slot = as_leaf(&p->as, va);
-		uint64_t pte = slot ? *slot : 0;
+		uint64_t pte = as_pte(&p->as, va);
 		if ((pte & (PTE_P | PTE_U)) != (PTE_P | PTE_U))
 			return -EFAULT;
 		uint64_t off = va & (PGSIZE - 1);
@@ -243,13 +252,39 @@ int vm_console_write(struct proc *p, uint64_t va, uint64_t len)
 	return 0;
 }
 
+/* Unmaps the heap pages [start, end) of p. */
+static int unmap_heap(struct proc *p, uint64_t start, uint64_t end)
+{
+	struct vrange r[VM_RANGES];
+	struct pg_batch b;
+	vm_ranges(p, r);
+	pg_begin(&b, &p->as, r, VM_RANGES);
+	return pg_unmap(&b, start, end);
+}
+
 int64_t vm_sbrk(struct proc *p, int64_t increment)
 {
-	if (increment < 0)
-		return -EINVAL;
 	uint64_t old = p->brk;
+	if (increment < 0) {
+		uint64_t cut = -(uint64_t)increment;
+		if (cut > old - USER_HEAP_BASE)
+			return -EINVAL;
+		uint64_t brk = old - cut;
+		if (unmap_heap(p, PG_ROUNDUP(brk), PG_ROUNDUP(old)) < 0)
+			return -ENOMEM;
+		p->brk = brk;
+		return (int64_t)old;
+	}
 	if ((uint64_t)increment > USER_HEAP_BASE + USER_HEAP_MAX - old)
 		return -ENOMEM;
 	p->brk = old + (uint64_t)increment;
 	return (int64_t)old;
+}
+
+int64_t vm_munmap(struct proc *p, uint64_t va, uint64_t len)
+{
+	if ((va | len) & (PGSIZE - 1) || len == 0 || va < USER_HEAP_BASE ||
+	    va > PG_ROUNDUP(p->brk) || len > PG_ROUNDUP(p->brk) - va)
+		return -EINVAL;
+	return unmap_heap(p, va, va + len) < 0 ? -ENOMEM : 0;
 }

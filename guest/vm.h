@@ -30,7 +30,14 @@ void vm_load_user(struct proc *p, const char *arg, uint64_t *entry, uint64_t *sp
 /* Writes the user bytes [va, va + len) to the console (console locked).
  * 0, or -EFAULT if part of it is not mapped readable. */
 int vm_console_write(struct proc *p, uint64_t va, uint64_t len);
-/* sbrk: the old break, or -errno. */
+/* sbrk: the old break, or -errno. A negative increment unmaps the heap
+ * pages past the new break (the page holding it stays); -EINVAL below
+ * the heap's base, -ENOMEM if the unmap ran out of memory (the break is
+ * then unchanged, some pages already gone). */
 int64_t vm_sbrk(struct proc *p, int64_t increment);
+/* munmap: drops the heap pages [va, va + len) (page aligned, inside the
+ * heap); they stay part of the heap and read as zero when touched again.
+ * 0, -EINVAL, or -ENOMEM (partly done). */
+int64_t vm_munmap(struct proc *p, uint64_t va, uint64_t len);
 
 #endif /* GUEST_VM_H */

@@ -10,8 +10,8 @@
 #define USAGE_STATUS 2
 
 static struct workload *const workloads[] = {
-	&forkstorm_workload, &forktree_workload, &bigparent_workload,
-	&forkexit_workload,  &illegal_workload,  &panic_workload,
+	&forkstorm_workload, &forktree_workload,   &bigparent_workload, &forkexit_workload,
+	&sharerace_workload, &heapshrink_workload, &illegal_workload,   &panic_workload,
 };
 #define NWORKLOADS (sizeof(workloads) / sizeof(workloads[0]))
 

@@ -35,10 +35,15 @@ void yield(void)
 	syscall3(SYS_YIELD, 0, 0, 0);
 }
 
-void *sbrk(uint64_t increment)
+void *sbrk(int64_t increment)
 {
-	int64_t r = syscall3(SYS_SBRK, increment, 0, 0);
+	int64_t r = syscall3(SYS_SBRK, (uint64_t)increment, 0, 0);
 	return r < 0 ? 0 : (void *)r;
+}
+
+int munmap(void *va, uint64_t len)
+{
+	return (int)syscall3(SYS_MUNMAP, (uint64_t)va, len, 0);
 }
 
 uint64_t clock_ns(void)

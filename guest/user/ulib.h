@@ -30,8 +30,10 @@ int fork(void);
 int wait(int pid, int64_t *status);
 int getpid(void);
 void yield(void);
-/* The old break, or NULL. */
-void *sbrk(uint64_t increment);
+/* The old break, or NULL. A negative increment gives memory back. */
+void *sbrk(int64_t increment);
+/* Drops heap pages (they read as zero again): 0 or -errno. */
+int munmap(void *va, uint64_t len);
 uint64_t clock_ns(void);
 void set_phase(int phase);
 

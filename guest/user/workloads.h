@@ -6,6 +6,6 @@
 #include "ulib.h"
 
 extern struct workload forkstorm_workload, forktree_workload, bigparent_workload, forkexit_workload,
-	illegal_workload, panic_workload;
+	sharerace_workload, heapshrink_workload, illegal_workload, panic_workload;
 
 #endif /* GUEST_USER_WORKLOADS_H */

@@ -13,7 +13,13 @@ workload_runs='forkstorm workers=2 forks=20 pages=8 write=50 live=4
 forktree depth=3 fanout=3 pages=2
 bigparent mem=4 children=3 write=16
 forkexit workers=2 forks=30
+sharerace rounds=6 pages=16 sync=2000
+heapshrink pages=1536 children=2
 illegal ok=4'
+
+# The kernel's page-table sharing on and off (ptshare=): the summaries must
+# not change.
+ptshare_settings='ptshare=1 ptshare=0'
 
 fail() {
 	echo "FAIL: $*"
@@ -125,15 +131,52 @@ sys.exit(json.load(open(sys.argv[1]))["result"]["shadow_pool_full"] is not True)
 	fi
 }
 
-# run_all_umbra MODE: every workload in $workload_runs, checked like on QEMU.
+# run_all_umbra MODE KERNEL_ARGS: every workload in $workload_runs after
+# the kernel parameters KERNEL_ARGS, checked like on QEMU.
 run_all_umbra() {
 	echo "$workload_runs" | while read -r args; do
 		# shellcheck disable=SC2086 # the arguments are words
-		run_umbra "$1" $args
+		run_umbra "$1" $2 $args
 		expect_status 0
 		check_clean
 		check_summary "$args"
 		[ "$1" = native ] || check_pool_full
-		echo "ok: --paging $1: $args"
+		echo "ok: --paging $1 $2: $args"
 	done
+}
+
+# The seed's races, forced: sharerace on 2 CPUs with the kernel's window
+# between reading a table's count and changing it widened (ptdelay).
+race_args='sharerace rounds=12 pages=16 sync=10000'
+race_names='share-share share-unshare unshare-unshare unshare-last'
+
+# races_seen: the last run's kernel counted every race in $race_names.
+races_seen() {
+	line=$(grep '^kernel: tables:' "$out") || return 1
+	for race in $race_names; do
+		n=$(echo "$line" | sed -n "s/.* $race \([0-9]*\).*/\1/p")
+		[ "${n:-0}" -gt 0 ] || return 1
+	done
+}
+
+# expect_races WHAT COMMAND...: runs COMMAND (run_qemu or run_umbra with
+# its arguments) until the kernel has counted every race, at most 3 times;
+# each run must also pass like any other.
+expect_races() {
+	what=$1
+	shift
+	for attempt in 1 2 3; do
+		"$@"
+		expect_status 0
+		check_clean
+		check_summary "$race_args"
+		counts=$(grep '^kernel: tables:' "$out" | sed 's/.*races: //')
+		if races_seen; then
+			echo "ok: $what, run $attempt: $counts"
+			return 0
+		fi
+		echo "run $attempt on $what missed a race: $counts"
+	done
+	show_output
+	fail "$what: 3 runs without seeing every race ($race_names)"
 }

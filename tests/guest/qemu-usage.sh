@@ -17,7 +17,7 @@ refused() { # ARGS MESSAGE
 }
 
 refused 'nosuch' \
-	"unknown workload 'nosuch': valid workloads are forkstorm forktree bigparent forkexit illegal panic"
+	"unknown workload 'nosuch': valid workloads are forkstorm forktree bigparent forkexit sharerace heapshrink illegal panic"
 refused 'forkstorm bogus=1' \
 	"forkstorm: unknown parameter 'bogus': valid parameters are workers forks pages write live"
 refused 'forkstorm forks=0' "forkstorm: bad value '0' for forks: valid values are 1..100000"
@@ -29,6 +29,26 @@ refused 'forktree depth=10 fanout=10' "forktree: depth and fanout make more than
 refused 'bigparent mem=1 write=300' "bigparent: write is more than the pages in mem"
 refused 'forkstorm workers=64 live=16' \
 	"forkstorm: workers and live make more than 1000 processes alive at once"
+
+# Kernel parameters (leading words) with a bad value are refused by the
+# kernel before any process runs; after the workload's name they are the
+# workload's, and unknown to it.
+kernel_refused() { # ARGS MESSAGE
+	run_qemu 1 "$1"
+	expect_status 2
+	grep -qxF "$2" "$out" || { show_output; fail "'$1': no message '$2'"; }
+	if grep -q -e '^summary:' -e '^usage:' "$out"; then
+		show_output
+		fail "'$1' ran something"
+	fi
+	echo "ok: refused '$1'"
+}
+kernel_refused 'ptshare=2 forkexit' "kernel: bad kernel parameter 'ptshare=2': valid values are 0..1"
+kernel_refused 'ptshare=1 ptdelay=x forkexit' \
+	"kernel: bad kernel parameter 'ptdelay=x': valid values are 0..1000000"
+kernel_refused 'ptdelay=1000001' "kernel: bad kernel parameter 'ptdelay=1000001': valid values are 0..1000000"
+refused 'forkexit ptshare=0' \
+	"forkexit: unknown parameter 'ptshare': valid parameters are workers forks"
 
 # A command line longer than the kernel takes is refused before any process runs.
 run_qemu 1 "forkexit $(printf 'x%.0s' $(seq 1 2100))"

@@ -51,7 +51,7 @@ common_cases:
 	case UMBRA_HC_KICK, 2, 0, 0, 0, 0, E(UMBRA_ESRCH), "kick of a vCPU that does not exist"
 	case UMBRA_HC_KICK, BIG, 0, 0, 0, 0, E(UMBRA_ESRCH), "kick of vCPU 2^64-1"
 	case UMBRA_HC_IDLE, 0, 0, 0, 0, 0, 0, "idle without a timeout"
-	case 9, 0, 0, 0, 0, 0, E(UMBRA_ENOSYS), "unknown hypercall 9"
+	case 11, 0, 0, 0, 0, 0, E(UMBRA_ENOSYS), "unknown hypercall 11"
 	case 15, 0, 0, 0, 0, 0, E(UMBRA_ENOSYS), "unknown hypercall 15"
 	case UMBRA_HC_COUNT, 0, 0, 0, 0, 0, E(UMBRA_ENOSYS), "unknown hypercall UMBRA_HC_COUNT"
 	case 0xffffffff, 0, 0, 0, 0, 0, E(UMBRA_ENOSYS), "unknown hypercall 2^32-1"

@@ -4,8 +4,9 @@
  *   vCPU 0: PHASE(UMBRA_PHASE_USER) x N (the first is charged to "boot",
  *           the rest and everything after to "user6"), then VERSION,
  *           CONSOLE("hypercount\n"), CLOCK, KICK(0), IDLE(0), CPU_START(1)
- *           (the first starts vCPU 1), each AS_* call and the unknown
- *           number 9, N times each; it waits for vCPU 1 and exits 0.
+ *           (the first starts vCPU 1), PAGE_CLEAR(0) and PAGE_COPY(0, 0)
+ *           (refused: a page onto itself), each AS_* call and the unknown
+ *           number 11, N times each; it waits for vCPU 1 and exits 0.
  *   vCPU 1: CLOCK x N, then sets `done` and halts.
  */
 #include "guest.h"
@@ -57,13 +58,15 @@ guest_main:
 	xor %edi, %edi
 	xor %esi, %esi
 	xor %edx, %edx
+	repeat UMBRA_HC_PAGE_CLEAR
+	repeat UMBRA_HC_PAGE_COPY
 	repeat UMBRA_HC_AS_CREATE
 	repeat UMBRA_HC_AS_DESTROY
 	repeat UMBRA_HC_AS_FORK
 	repeat UMBRA_HC_AS_FAULT
 	repeat UMBRA_HC_AS_UPDATE
 	repeat UMBRA_HC_AS_SWITCH
-	repeat 9
+	repeat 11
 	/* Wait for vCPU 1, if the VM has one (CPUID: ECX = vCPUs). */
 	mov $UMBRA_CPUID_INFO, %eax
 	cpuid

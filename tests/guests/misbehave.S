@@ -10,8 +10,12 @@
  *   triple    an exception with an empty IDT: a triple fault
  *   halt      cli; hlt on the only running vCPU
  *   spin      loops forever at CPL 0 (for --timeout and signals)
+ *   flood     writes its console in 4 KiB pieces forever (UMBRA_HC_CONSOLE)
+ *   burst     writes 1 MiB to its console, then UMBRA_HC_EXIT(0)
+ *   spill     writes 48 KiB to its console, then UMBRA_HC_EXIT(0)
  *   exit7     UMBRA_HC_EXIT(7)
  *   exit300   UMBRA_HC_EXIT(300)
+ * The console output is lines of 63 'x' and a newline.
  * Anything else prints "misbehave: unknown mode" and exits 3.
  */
 #include "guest.h"
@@ -37,6 +41,9 @@ modes:
 	mode "triple", do_triple
 	mode "halt", do_halt
 	mode "spin", do_spin
+	mode "flood", do_flood
+	mode "burst", do_burst
+	mode "spill", do_spill
 	mode "exit7", do_exit7
 	mode "exit300", do_exit300
 modes_end:
@@ -108,6 +115,25 @@ do_halt:
 	jmp stuck
 do_spin:
 	jmp do_spin
+do_flood:
+	lea lines(%rip), %rdi
+	mov $lines_end - lines, %esi
+	HC(UMBRA_HC_CONSOLE)
+	jmp do_flood
+do_burst:
+	mov $256, %ebx			/* pieces of 4 KiB */
+	jmp write_lines
+do_spill:
+	mov $12, %ebx
+write_lines:
+	lea lines(%rip), %rdi
+	mov $lines_end - lines, %esi
+	HC(UMBRA_HC_CONSOLE)
+	dec %ebx
+	jnz write_lines
+	xor %edi, %edi
+	HC(UMBRA_HC_EXIT)
+	jmp stuck
 do_exit7:
 	mov $7, %edi
 	HC(UMBRA_HC_EXIT)
@@ -136,3 +162,9 @@ panic_msg_end:
 null_idt:
 	.word 0
 	.quad 0
+lines:
+	.rept 64
+	.fill 63, 1, 'x'
+	.byte '\n'
+	.endr
+lines_end:

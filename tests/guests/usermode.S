@@ -1,0 +1,161 @@
+/*
+ * CPL 3 for the test guests that need it (staleprobe, stubcheck): an IDT
+ * whose #BP gate (DPL 3) is the way back from CPL 3 and whose #PF gate is
+ * the guest's own, a TSS whose RSP0 gives the CPU a kernel stack when it
+ * leaves CPL 3, and run_user. These guests make their kernel slot
+ * user-accessible (like boot.S's tables), so CPL 3 runs the image's own
+ * code, before and after they move onto shadow roots.
+ */
+#include "guest.h"
+
+#define TSS_SEL 0x28
+#define NR_VECTORS 32
+#define GATE_KERNEL 0x8e	/* present, 64-bit interrupt gate, DPL 0 */
+#define GATE_USER 0xee		/* ... DPL 3: int3 works from CPL 3 */
+#define RFLAGS_IOPL3 0x3002	/* IOPL 3: CPL 3 may make hypercalls */
+
+	.text
+/*
+ * usermode_setup(rdi = #PF handler): every exception vector to
+ * `unexpected` but #BP (back from run_user) and #PF (rdi), the TSS with
+ * RSP0, a GDT that has it, ltr.
+ */
+	.globl usermode_setup
+usermode_setup:
+	push %rbx
+	push %rdi
+	xor %ebx, %ebx
+1:	lea unexpected(%rip), %rsi
+	mov $GATE_KERNEL, %edx
+	mov %ebx, %ecx
+	call set_gate
+	inc %ebx
+	cmp $NR_VECTORS, %ebx
+	jb 1b
+	lea bp_handler(%rip), %rsi
+	mov $3, %ecx
+	mov $GATE_USER, %edx
+	call set_gate
+	pop %rsi
+	mov $14, %ecx
+	mov $GATE_KERNEL, %edx
+	call set_gate
+	lidt idt_ptr(%rip)
+	lea interrupt_stack_top(%rip), %rax
+	mov %rax, tss+4(%rip)		/* RSP0 */
+	lea tss(%rip), %rax		/* the TSS descriptor: base below 4 GiB */
+	mov %rax, %rcx
+	shl $40, %rcx
+	shr $24, %rcx			/* base 23:0 at bits 16..39 */
+	mov %rax, %rdx
+	shr $24, %rdx
+	shl $56, %rdx			/* base 31:24 at bits 56..63 */
+	or %rdx, %rcx
+	or $0x67, %rcx			/* limit */
+	movabs $0x0000890000000000, %rdx /* present, available 64-bit TSS */
+	or %rdx, %rcx
+	mov %rcx, gdt_tss(%rip)
+	lgdt gdt_ptr(%rip)
+	mov $TSS_SEL, %ax
+	ltr %ax
+	pop %rbx
+	ret
+
+/* set_gate(rsi = handler, ecx = vector, edx = type and DPL) */
+set_gate:
+	lea idt(%rip), %rdi
+	shl $4, %rcx
+	add %rcx, %rdi
+	mov %rsi, %rax
+	mov %ax, (%rdi)			/* offset 15:0 */
+	movw $GUEST_CS, 2(%rdi)
+	movb $0, 4(%rdi)
+	mov %dl, 5(%rdi)
+	shr $16, %rax
+	mov %ax, 6(%rdi)		/* offset 31:16 */
+	shr $16, %rax
+	mov %eax, 8(%rdi)		/* offset 63:32 */
+	movl $0, 12(%rdi)
+	ret
+
+/*
+ * run_user(rdi = entry): runs entry at CPL 3 with IOPL 3 on the user
+ * stack until it executes int3, and returns there. The user code gets
+ * every register but %rax and %rsp as they are here; run_user
+ * returns every register it left but the callee-saved ones and %rsp.
+ */
+	.globl run_user
+run_user:
+	push %rbx
+	push %rbp
+	push %r12
+	push %r13
+	push %r14
+	push %r15
+	mov %rsp, kernel_rsp(%rip)
+	push $GUEST_USER_DS
+	lea user_stack_top(%rip), %rax
+	push %rax
+	push $RFLAGS_IOPL3
+	push $GUEST_USER_CS
+	push %rdi
+	iretq
+
+/* #BP from the user code's int3: back into run_user's caller. The user
+ * code may have set DF; the kernel code expects it clear. */
+bp_handler:
+	cld
+	mov kernel_rsp(%rip), %rsp
+	pop %r15
+	pop %r14
+	pop %r13
+	pop %r12
+	pop %rbp
+	pop %rbx
+	ret
+
+/* Any other exception: nothing these guests expect; stop with status 1. */
+unexpected:
+	lea unexpected_msg(%rip), %rdi
+	call puts
+	mov $1, %edi
+	HC(UMBRA_HC_EXIT)
+1:	hlt
+	jmp 1b
+
+	.section .rodata
+unexpected_msg:
+	.asciz "usermode: an unexpected exception\n"
+
+	.data
+	.balign 8
+kernel_rsp:
+	.quad 0
+gdt:
+	.quad 0
+	.quad 0x00af9a000000ffff	/* 0x08: kernel code */
+	.quad 0x00cf92000000ffff	/* 0x10: kernel data */
+	.quad 0x00affa000000ffff	/* 0x18: user code */
+	.quad 0x00cff2000000ffff	/* 0x20: user data */
+gdt_tss:
+	.quad 0, 0			/* 0x28: the TSS, filled in by usermode_setup */
+gdt_end:
+gdt_ptr:
+	.word gdt_end - gdt - 1
+	.quad gdt
+idt_ptr:
+	.word NR_VECTORS * 16 - 1
+	.quad idt
+	.balign 16
+tss:
+	.fill 104, 1, 0
+	.balign 16
+idt:
+	.fill NR_VECTORS * 2, 8, 0
+
+	.bss
+	.balign 16
+	.space 4096
+interrupt_stack_top:
+	.space 4096
+user_stack_top:
