@@ -9,11 +9,28 @@ bigparent with one child: the parent maps its program image, its stack and
     first: their sum is exact;
   - copy: the fork copies exactly those mem / 2 + 2 pmd pages and nothing
     is unshared;
-  - lazy: the fork takes only the child's root, and the child takes one
-    hidden fault per page it touches: doubling mem adds exactly its pages;
-  - every mode: the same summary line, the fork phase costs the same
-    user-space exits whatever the parent's size, and the pool is full
-    again at the end.
+  - lazy: the fork takes only the child's root (besides the parent's own
+    pages that a copying flush mode replaces instead of changing them:
+    path_copies), and the child takes one hidden fault per page it
+    touches: doubling mem adds exactly its pages;
+  - every mode: the same summary line, the fork phase costs 2 user-space
+    exits (its AS_FORK and its phase marker; kicks of the other vCPU
+    aside) whatever the parent's size, and the pool is full again at the
+    end.
+
+With the guest kernel's own sharing on (ptshare=1, its default), where the
+guest shares its PD pages at fork and unshares a PD and a PT on the way to
+a write:
+  - the guest shares ceil(mem / 1024) + 2 PD pages (heap, image, stack:
+    each in a 1 GiB range of its own), and in share mode the VMM shares as
+    many shadow PD pages by identity, writes the same number of shadow
+    entries at every size (O(PD pages), not O(pages)), and clears W in
+    exactly those guest entries; copy mode still copies every pmd page;
+  - on 1 vCPU (the parent and the child then take turns the same way in
+    every run), the child's first write unshares the heap's PD and each
+    2 MiB range it writes one PT: in share and copy mode the shadow derives
+    exactly write + 1 pages in the child phase, and the guest's own
+    unshares minus write are the same in every run.
 """
 import e2e
 
@@ -22,12 +39,14 @@ e2e.require_umbra()
 
 fork_exits = set()
 lazy_fills = {}
+fork_written = set()  # share, ptshare=1: shadow entries written at fork, per size
+extra_unshares = set()  # (mode, guest unshares - write)
 for mem, write in RUNS:
     args = f"bigparent mem={mem} children=1 write={write}"
     ranges = mem // 2 + 2
     summaries = set()
     for mode in e2e.SHADOW_MODES:
-        r = e2e.Run(mode, args)
+        r = e2e.Run(mode, args, ptshare=0)
         summaries.add(r.summary)
         r.pool_full() or r.fail("the pool is not full again at the end")
         fork, child = r.shadow("fork"), r.shadow("child")
@@ -39,15 +58,46 @@ for mem, write in RUNS:
                    f"copied at fork, unshared by the child) = {got}, expected {want}")
         e2e.expect(r.calls("fork", "as_fork") == 1, f"{mode}: {r.calls('fork', 'as_fork')} forks")
         if mode == "lazy":
-            e2e.expect(fork["pages_allocated"] == 1,
-                       f"lazy fork allocated {fork['pages_allocated']} pages, expected 1 (the root)")
+            e2e.expect(fork["pages_allocated"] == 1 + fork["path_copies"],
+                       f"lazy fork allocated {fork['pages_allocated']} pages, expected 1 "
+                       f"(the root) + {fork['path_copies']} (the parent's copies)")
             e2e.expect(child["fill_private"] == r.calls("child", "as_fault"),
                        f"lazy child: {child['fill_private']} fills, "
                        f"{r.calls('child', 'as_fault')} fault hypercalls")
             lazy_fills[mem] = child["fill_private"]
-        fork_exits.add(r.phase("fork")["exits"]["total"])
+        fork_exits.add(r.phase("fork")["exits"]["total"] - r.calls("fork", "kick"))
         print(f"ok: --paging {mode} {args}: shared {shared}, copied {fork['pmd_copied']}, "
               f"unshared {unshared}, fork-phase exits {r.phase('fork')['exits']['total']}")
+    for mode in e2e.SHADOW_MODES:
+        r = e2e.Run(mode, args, ptshare=1, vcpus=1)
+        summaries.add(r.summary)
+        r.pool_full() or r.fail("the pool is not full again at the end")
+        fork, child, kt = r.shadow("fork"), r.shadow("child"), r.kernel_tables()
+        pds = -(-mem // 1024) + 2
+        e2e.expect(kt["shared"] == pds, f"{mode} mem={mem}: the guest shared {kt['shared']} "
+                   f"tables at fork, expected {pds} PD pages")
+        e2e.expect(r.calls("fork", "as_fork") == 1, f"{mode}: {r.calls('fork', 'as_fork')} forks")
+        if mode == "share":
+            got = (fork["share_identity"], fork["guest_entries_written"], fork["pmd_copied"])
+            e2e.expect(got == (pds, pds, 0), f"share mem={mem}: (shadow PD pages shared, guest "
+                       f"entries write-protected, pmd pages copied) at fork = {got}, "
+                       f"expected ({pds}, {pds}, 0)")
+            fork_written.add(fork["shadow_entries_written"])
+        if mode == "copy":
+            e2e.expect((fork["share_identity"], fork["pmd_copied"]) == (0, ranges),
+                       f"copy mem={mem}: shared {fork['share_identity']}, copied "
+                       f"{fork['pmd_copied']} at fork, expected 0 and {ranges}")
+        if mode != "lazy":
+            e2e.expect(child["unshare_follow"] == write + 1,
+                       f"{mode} mem={mem} write={write}: the child phase derived "
+                       f"{child['unshare_follow']} shadow pages, expected {write + 1} (the "
+                       f"heap's PD, and a pmd page for each 2 MiB range written)")
+            extra_unshares.add((mode, kt["unshared_copy"] + kt["unshared_in_place"] - write))
+        fork_exits.add(r.phase("fork")["exits"]["total"] - r.calls("fork", "kick"))
+        print(f"ok: --paging {mode} ptshare=1 {args}: guest shared {kt['shared']}, shadow "
+              f"shared {fork['share_identity']}, wrote {fork['shadow_entries_written']} shadow "
+              f"entries at fork; child: guest unshares {kt['unshared_copy']} + "
+              f"{kt['unshared_in_place']}, shadow pages derived {child['unshare_follow']}")
     e2e.expect(len(summaries) == 1, f"{args}: the modes disagree: {summaries}")
 
 (m1, _), (m2, _) = RUNS
@@ -55,6 +105,13 @@ extra = lazy_fills[m2] - lazy_fills[m1]
 e2e.expect(extra == (m2 - m1) * 256,
            f"lazy: the child's hidden faults grew by {extra} from mem={m1} to mem={m2}, "
            f"expected {(m2 - m1) * 256} (one per page)")
-e2e.expect(len(fork_exits) == 1,
-           f"the fork phase's user-space exits differ between modes or sizes: {sorted(fork_exits)}")
+# Each fork: its AS_FORK and the phase marker that ends the phase.
+e2e.expect(fork_exits == {2}, f"a fork phase took {sorted(fork_exits)} user-space exits "
+           f"(kicks aside), expected 2: UMBRA_HC_AS_FORK and the phase marker")
+e2e.expect(len(fork_written) == 1, f"share, ptshare=1: the shadow entries written at fork "
+           f"differ between sizes: {sorted(fork_written)}")
+for mode in ("share", "copy"):
+    fixed = {e[1] for e in extra_unshares if e[0] == mode}
+    e2e.expect(len(fixed) == 1, f"{mode}, ptshare=1: the guest's unshares minus the 2 MiB "
+               f"ranges written differ between runs: {sorted(fixed)}")
 print("ok: exact counts")

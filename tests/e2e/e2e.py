@@ -2,6 +2,7 @@
 the JSON report. The harness exports top_srcdir and top_builddir."""
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -52,15 +53,16 @@ def expected_summary(args):
 class Run:
     """One `umbra run` of the guest kernel with the JSON report read back."""
 
-    def __init__(self, mode, args, vcpus=2, check=False, mem="256M", timeout=240):
-        self.mode, self.args = mode, args
+    def __init__(self, mode, args, vcpus=2, check=False, mem="256M", timeout=240, ptshare=1):
+        """ptshare: the guest kernel's own page-table sharing (1, its default) or not."""
+        self.mode, self.args, self.ptshare = mode, args, ptshare
         with tempfile.TemporaryDirectory() as tmp:
             report = os.path.join(tmp, "stats.json")
             cmd = [UMBRA, "run", "--paging", mode, "--vcpus", str(vcpus), "--mem", mem,
                    "--timeout", str(timeout), "--stats", "none", "--stats-file", report]
             if check:
                 cmd.append("--check")
-            cmd += [IMAGE, "--"] + args.split()
+            cmd += [IMAGE, "--", f"ptshare={ptshare}"] + args.split()
             p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout + 60)
             self.status, self.out, self.err = p.returncode, p.stdout, p.stderr
             try:
@@ -76,10 +78,10 @@ class Run:
         self.summary = lines[0]
 
     def fail(self, why):
-        print(f"--- umbra run --paging {self.mode} -- {self.args}")
+        print(f"--- umbra run --paging {self.mode} -- ptshare={self.ptshare} {self.args}")
         print(getattr(self, "out", ""), end="")
         print(getattr(self, "err", ""), end="")
-        fail(f"--paging {self.mode} {self.args}: {why}")
+        fail(f"--paging {self.mode} ptshare={self.ptshare} {self.args}: {why}")
 
     def phase(self, name):
         """The counters of every vCPU in phase `name` (the phase must exist)."""
@@ -93,6 +95,20 @@ class Run:
 
     def calls(self, phase, hypercall):
         return self.phase(phase)["hypercalls"][hypercall]["calls"]
+
+    def kernel_tables(self):
+        """The guest kernel's own table counters (its 'kernel: tables:' line)."""
+        for line in self.out.splitlines():
+            if line.startswith("kernel: tables: "):
+                m = re.match(r"kernel: tables: shared (\d+) \(write-protected (\d+)\) "
+                             r"fork-copied (\d+) unshared by copy (\d+) in place (\d+) "
+                             r"freed (\d+)", line)
+                if not m:
+                    self.fail(f"unreadable: {line}")
+                keys = ("shared", "write_protected", "fork_copied", "unshared_copy",
+                        "unshared_in_place", "freed")
+                return dict(zip(keys, map(int, m.groups())))
+        self.fail("no 'kernel: tables:' line")
 
     def pool_full(self):
         return self.stats["result"]["shadow_pool_full"] is True

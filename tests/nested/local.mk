@@ -1,0 +1,36 @@
+# tests/nested: `make check-nested` runs umbra nested, on Debian's kernel with
+# kvm_amd under QEMU TCG, with npt=1 and npt=0, and compares every run with
+# the same run on this machine (docs/testing.md, "Nested KVM"). Not part of
+# `make check`: it needs QEMU, a kernel and busybox-static, and takes
+# minutes. CI runs it.
+
+# Static programs for L1's initramfs, built only when asked for: the same
+# vmm/main.c and libraries as vmm/umbra, and the VM holder.
+EXTRA_PROGRAMS += tests/nested/umbra-static tests/nested/holder
+tests_nested_umbra_static_SOURCES = vmm/main.c
+tests_nested_umbra_static_CPPFLAGS = $(vmm_umbra_CPPFLAGS)
+tests_nested_umbra_static_LDFLAGS = -static
+tests_nested_umbra_static_LDADD = vmm/libumbra.a shadow/libshadow.a $(LIBELF_STATIC_LIBS) -lm
+tests_nested_holder_SOURCES = tests/nested/holder.c
+tests_nested_holder_LDFLAGS = -static
+CLEANFILES += tests/nested/umbra-static tests/nested/holder
+
+EXTRA_DIST += tests/nested/check-nested.py tests/nested/init.sh tests/nested/workloads.txt \
+	tests/nested/extra-runs.txt
+
+# NESTED_FLAGS: check-nested.py's arguments (--npt N, --shell). Its
+# settings (NESTED_UMBRA_OPTS, ...) reach it from the environment or from
+# make's command line, which make exports.
+check-nested:
+	@if [ -n '$(SANITIZER_CFLAGS)' ]; then \
+		echo 'check-nested: needs a build without --enable-sanitizers (its programs are static)'; \
+		exit 1; fi
+	$(MAKE) $(AM_MAKEFLAGS) all tests/nested/umbra-static tests/nested/holder
+	$(AM_TESTS_ENVIRONMENT) $(PYTHON3) $(srcdir)/tests/nested/check-nested.py $(NESTED_FLAGS)
+.PHONY: check-nested
+
+# The initramfs trees, the images and the console logs of the last run.
+clean-local: clean-nested
+clean-nested:
+	rm -rf tests/nested/work
+.PHONY: clean-nested
