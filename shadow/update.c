@@ -243,7 +243,7 @@ static int update_link(struct shadow *sh, struct as *as, struct upd *d)
 		if (lp.repoint) {
 			old = atomic_exchange_explicit(&spage_links(sh, page)[d->i], nf,
 						       memory_order_relaxed);
-			if (old)
+			if (old != GFRAME_NONE)
 				table_unlink(sh, old);
 		}
 		spage_put(sh, child);

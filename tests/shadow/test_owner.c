@@ -6,6 +6,7 @@
  * back are refused with their own error codes, and nothing changes.
  */
 #include <errno.h>
+#include <string.h>
 
 #include "fixture.h"
 #include "internal.h"
@@ -144,6 +145,32 @@ START_TEST(table_changed_behind_the_back)
 }
 END_TEST
 
+/* A guest table at guest-physical 0 is a table like any other: frame 0
+ * is not "no table" (the fuzzer's first find: its link went uncounted,
+ * so a user leaf could map it and write the guest's tables). */
+START_TEST(table_at_frame_zero)
+{
+	uint64_t root2 = fx_root(fx), pt;
+	pte_t *pde;
+	uint32_t h2;
+
+	fx_map(fx, root2, VA, fx_data(fx, 2), FX_USER);
+	pde = fx_entry(fx, root2, VA, 2);
+	pt = pte_load(pde) & PTE_FRAME;
+	memcpy(fx_host(fx, 0), fx_host(fx, pt), PAGE_SIZE);
+	pte_store(pde, 0 | (pte_load(pde) & ~PTE_FRAME));
+	h2 = fx_create(fx, root2);
+	fx_touch(fx, h2, VA, W);
+	ck_assert_uint_eq(frame_level(fx->sh, 0), 1);
+	ck_assert_uint_eq(frame_links(fx->sh, 0), 1);
+	fx_check(fx);
+	ck_assert_int_eq(update1(h, VA + PAGE_SIZE, 0 | FX_USER, 1, 0), -EACCES);
+	ck_assert_int_eq(shadow_as_destroy(fx->sh, 0, h2), 0);
+	ck_assert_uint_eq(frame_level(fx->sh, 0), 0);
+	ck_assert_uint_eq(frame_links(fx->sh, 0), 0);
+}
+END_TEST
+
 /* Frames go back to data when their last link goes. */
 START_TEST(destroy_unlinks)
 {
@@ -184,6 +211,7 @@ Suite *make_owner_suite(void)
 	tcase_add_test(tc, alias_in_one_walk);
 	tcase_add_test(tc, shared_table_read_only);
 	tcase_add_test(tc, table_changed_behind_the_back);
+	tcase_add_test(tc, table_at_frame_zero);
 	tcase_add_test(tc, destroy_unlinks);
 	tcase_add_test(tc, wp_below_arguments);
 	suite_add_tcase(s, tc);
