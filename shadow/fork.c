@@ -471,9 +471,13 @@ static int fork_link(struct fork_walk *f, unsigned level, unsigned i, pte_t *ps,
 			STAT_INC(sh, ownership_refusals);
 			return -EACCES;
 		}
-		if (frame_links(sh, pf) > 1) {
+		/* copy-on-write would write a table the guest shares, or one
+		 * that another shadow is built from (the parent's has no link
+		 * to it here) */
+		if (frame_links(sh, pf) > 1 ||
+		    (frame_level(sh, pf) && fork_parent_child(f, level, i, pf) == NIL)) {
 			STAT_INC(sh, ownership_refusals);
-			return -ETXTBSY; /* copy-on-write would write a shared table */
+			return -ETXTBSY;
 		}
 		rc = fork_see(f, pf);
 		if (!rc)
