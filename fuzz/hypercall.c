@@ -4,7 +4,18 @@
  * from a fake vCPU: no KVM, the registers come from the input. Between
  * calls the input also stores into guest memory, page tables included,
  * and into the shadow pool, as a hostile guest on a TDP KVM (whose pool is
- * writable) can. docs/testing.md, "Fuzzing", describes the input.
+ * writable) can. docs/testing.md, "Fuzzing", says more.
+ *
+ * The input (values are tagged, fuzz/input.h): a header byte, bits 0-1 the
+ * paging policy (share, copy, lazy, share), 2-3 the flush mode (copy,
+ * drop, tlb, off), 4 --check; then operations, the low two bits of the
+ * operation byte saying which and bit 7 the vCPU:
+ *   0  a hypercall: its number (a byte: 0..23 as is, 255 is 0xffffffff),
+ *      then %rdi, %rsi, %rdx, %rcx, %r8 as values
+ *   1  a store into RAM: page (u16), index (u16), value
+ *   2  a struct umbra_pt_update into RAM: page (u16), slot (u8), va,
+ *      value (values), level (u8), flags (u8)
+ *   3  a store into the pool: page (u16), index (u16), value
  *
  * A crash, a sanitizer report, a leak or a hang is a bug. So is a broken
  * promise that the guest did not void (fuzz/oracle.h): after every call

@@ -12,7 +12,21 @@
  * what the guest's tables do not allow, or counts that do not add up,
  * aborts, unless the program wrote a table the library holds without
  * telling it (then only the counts must hold, and memory safety).
- * docs/testing.md, "Fuzzing", describes the input.
+ * docs/testing.md, "Fuzzing", says more.
+ *
+ * The input (values are tagged, fuzz/input.h): a header byte (ops_init),
+ * then steps, the low four bits of the step byte saying which and bit 4
+ * the vCPU; "as" is a byte that picks one of the live address spaces:
+ *   0  create: root            7  updates: handle, n (u8, 0..4), then per
+ *   1  destroy: handle            update va, value, level (u8), flags (u8)
+ *   2  fork: handle, child root, 8  flush: u8 (bit 0: take, else begin+done)
+ *      policy (u8)             9  store into RAM: page, index (u16), value
+ *   3  fork of a built child:  10  unshare: as, how (u8), va
+ *      as, share (u8), policy  11  inspect: handle, va, root
+ *   4  switch: handle         12+ map: a byte (an as, or bit 7: a root
+ *   5  unload                      frame, u16, follows), va, entry (u16,
+ *   6  fault: handle, va,          u8: tag 5's payload)
+ *      access (u8)
  */
 #include <errno.h>
 #include <stdio.h>
