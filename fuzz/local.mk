@@ -30,7 +30,42 @@ fuzz_elf_src = $(srcdir)/fuzz/elf.c $(srcdir)/vmm/elf_load.c $(srcdir)/vmm/guest
 fuzz/elf: $(fuzz_elf_src) $(FUZZ_DEPS)
 	$(AM_V_CCLD)$(FUZZ_LINK) $(fuzz_elf_src) $(LIBELF_LIBS)
 
-EXTRA_DIST += fuzz/elf.c fuzz/corpus
+## The hypercall dispatcher (vmm/hypercall.c) and the shadow MMU behind it
+## (vmm/mmu.c, shadow/) on a fake vCPU: every VMM source but main.c, and
+## the harness's own flush slot instead of vmm/flush.c, which needs KVM.
+FUZZ_HARNESSES += fuzz/hypercall
+fuzz_shadow_src = $(srcdir)/shadow/shadow.c $(srcdir)/shadow/pool.c $(srcdir)/shadow/flush.c \
+	$(srcdir)/shadow/frames.c $(srcdir)/shadow/walk.c $(srcdir)/shadow/tree.c \
+	$(srcdir)/shadow/as.c $(srcdir)/shadow/kernel.c $(srcdir)/shadow/share.c \
+	$(srcdir)/shadow/derive.c $(srcdir)/shadow/fault.c $(srcdir)/shadow/update.c \
+	$(srcdir)/shadow/fork.c $(srcdir)/shadow/check.c $(srcdir)/shadow/stats.c
+# What both shadow harnesses decode their inputs with and check against.
+fuzz_common_src = $(srcdir)/fuzz/input.c $(srcdir)/fuzz/oracle.c
+fuzz_common_deps = $(fuzz_common_src) $(srcdir)/fuzz/input.h $(srcdir)/fuzz/oracle.h
+fuzz_hypercall_src = $(srcdir)/fuzz/hypercall.c $(fuzz_common_src) \
+	$(srcdir)/vmm/cli.c $(srcdir)/vmm/console.c $(srcdir)/vmm/counters.c \
+	$(srcdir)/vmm/cpuid.c $(srcdir)/vmm/diag.c $(srcdir)/vmm/elf_load.c $(srcdir)/vmm/exits.c \
+	$(srcdir)/vmm/guest_mem.c $(srcdir)/vmm/hypercall.c $(srcdir)/vmm/json.c \
+	$(srcdir)/vmm/json_read.c $(srcdir)/vmm/kvm.c $(srcdir)/vmm/kvm_stats.c \
+	$(srcdir)/vmm/kvm_kind.c $(srcdir)/vmm/mmu.c $(srcdir)/vmm/output.c \
+	$(srcdir)/vmm/page_ops.c $(srcdir)/vmm/park.c $(srcdir)/vmm/pvh.c $(srcdir)/vmm/report.c \
+	$(srcdir)/vmm/run_config.c $(srcdir)/vmm/sink.c $(srcdir)/vmm/stat.c \
+	$(srcdir)/vmm/stat_report.c $(srcdir)/vmm/stats.c $(srcdir)/vmm/stub.c \
+	$(srcdir)/vmm/stub_code.S $(srcdir)/vmm/trace.c $(srcdir)/vmm/trace_write.c \
+	$(srcdir)/vmm/vcpu.c $(srcdir)/vmm/vm.c $(fuzz_shadow_src)
+fuzz/hypercall: $(fuzz_hypercall_src) $(fuzz_common_deps) $(FUZZ_DEPS)
+	$(AM_V_CCLD)$(FUZZ_LINK) $(fuzz_hypercall_src) $(LIBELF_LIBS) -lm
+
+## The shadow library alone (shadow/), a program of its calls checked for
+## soundness after every step.
+FUZZ_HARNESSES += fuzz/shadow_ops
+fuzz_shadow_ops_src = $(srcdir)/fuzz/shadow_ops.c $(srcdir)/fuzz/tree.c $(fuzz_common_src) \
+	$(fuzz_shadow_src)
+fuzz/shadow_ops: $(fuzz_shadow_ops_src) $(fuzz_common_deps) $(srcdir)/fuzz/tree.h $(FUZZ_DEPS)
+	$(AM_V_CCLD)$(FUZZ_LINK) $(fuzz_shadow_ops_src)
+
+EXTRA_DIST += fuzz/elf.c fuzz/hypercall.c fuzz/shadow_ops.c fuzz/input.c fuzz/input.h \
+	fuzz/oracle.c fuzz/oracle.h fuzz/tree.c fuzz/tree.h fuzz/corpus
 CLEANFILES += $(FUZZ_HARNESSES)
 # What a failed fuzz-smoke left to look at. (A hook without a recipe, so that
 # other parts can add theirs to clean-local.)

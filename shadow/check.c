@@ -89,7 +89,7 @@ static int chk_gtable(struct chk *c, uint64_t gframe, unsigned level, uint64_t v
 {
 	uint64_t i;
 
-	if (!gframe)
+	if (gframe == GFRAME_NONE)
 		return 0; /* a pmd page of a guest 2 MiB page */
 	if (!gmem_is_ram(c->sh, gframe, PAGE_SIZE))
 		return chk_fail(c, "va %#llx: a link stands for %#llx, outside RAM",

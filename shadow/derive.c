@@ -53,7 +53,8 @@ static void rederive_links(struct shadow *sh, uint32_t old, uint32_t copy, const
 	for (k = 0; k < PT_ENTRIES; k++) {
 		e = pte_load(&src[k]);
 		gframe = atomic_load_explicit(&spage_links(sh, old)[k], memory_order_relaxed);
-		if (!(e & PTE_P) || !gframe || !spage_of_kind(sh, e, SPAGE_PMD, &child))
+		if (!(e & PTE_P) || gframe == GFRAME_NONE ||
+		    !spage_of_kind(sh, e, SPAGE_PMD, &child))
 			continue;
 		g = pte_load(&gt[k]);
 		if (!(g & PTE_P) || (g & PTE_PS) || (g & PTE_FRAME) != gframe)

@@ -62,7 +62,8 @@ static int fault_kernel(struct shadow *sh, struct as *as, uint64_t va, unsigned 
 /* What a fill at va needs, decided once from what the walks read. */
 struct fill {
 	struct spath p;
-	uint64_t gt[4];    /* gt[l]: the guest table a level-l shadow page stands for (0: none) */
+	uint64_t
+		gt[4]; /* gt[l]: the guest table a level-l shadow page stands for, or GFRAME_NONE */
 	bool ro_above[4];  /* ro_above[l]: a guest link above level l is read-only */
 	bool missing[4];   /* missing[l]: the walk has no level-l shadow page */
 	bool claimed[4];   /* claimed[l]: its new link's ownership is claimed */
@@ -80,7 +81,7 @@ static void fill_sources(const struct gwalk *w, const struct gleaf *l, struct fi
 
 	f->gt[3] = w->table[3];
 	f->gt[2] = w->table[2];
-	f->gt[1] = l->level == 2 ? 0 : w->table[1];
+	f->gt[1] = l->level == 2 ? GFRAME_NONE : w->table[1];
 	for (k = 4; k >= 2; k--) {
 		f->ro_above[k - 1] = !wr || !(w->entry[k] & PTE_W);
 		wr = wr && (w->entry[k] & PTE_W);
@@ -108,7 +109,7 @@ static void fill_unclaim(struct shadow *sh, struct fill *f, uint64_t frame)
 	unsigned l;
 
 	for (l = 1; l <= 3; l++) {
-		if (f->claimed[l] && f->gt[l])
+		if (f->claimed[l] && f->gt[l] != GFRAME_NONE)
 			table_unlink(sh, f->gt[l]);
 		f->claimed[l] = false;
 	}
@@ -158,7 +159,7 @@ static int fill_plan(struct shadow *sh, uint64_t va, unsigned access, const stru
 		/* other address spaces reach it (the guest shares the PT, or
 		 * the PD above it): it must stand for what they walk */
 		if (!spage_identity(sh, pmd, f->gt[1]) &&
-		    !(pd_shared && !f->gt[1] &&
+		    !(pd_shared && f->gt[1] == GFRAME_NONE &&
 		      atomic_load_explicit(&sh->pool.pages[pmd].src, memory_order_relaxed) ==
 			      SRC_HUGE))
 			rc = -ESTALE;
@@ -203,7 +204,7 @@ static uint32_t fill_link(struct shadow *sh, struct fill *f, uint64_t va, unsign
 	}
 	/* lost: the winner's page stands for the same table (same guest PD) */
 	spage_put(sh, page);
-	if (f->gt[l])
+	if (f->gt[l] != GFRAME_NONE)
 		table_unlink(sh, f->gt[l]);
 	if (!spage_of_kind(sh, expected, SPAGE_PMD, &won))
 		return NIL;
@@ -285,7 +286,7 @@ static int fault_fill(struct shadow *sh, struct as *as, uint64_t va, unsigned ac
 		if (!f.missing[k])
 			continue;
 		if (k == 1)
-			page = pmd_new(sh, &r, f.gt[1] ? f.gt[1] : SRC_HUGE);
+			page = pmd_new(sh, &r, f.gt[1] != GFRAME_NONE ? f.gt[1] : SRC_HUGE);
 		else
 			page = pool_take(sh, &r, k == 3 ? SPAGE_PDPT : SPAGE_PD);
 		if (page == NIL)

@@ -229,7 +229,7 @@ static uint32_t pd_copy(struct shadow *sh, uint32_t src, uint64_t gpd, struct re
 		g = atomic_load_explicit(&spage_links(sh, src)[k], memory_order_relaxed);
 		if (!spage_of_kind(sh, e, SPAGE_PMD, &child) || slink_claim(sh, g, 1, true))
 			continue;
-		pmd = pmd_copy(sh, child, g ? g : SRC_HUGE, false, r);
+		pmd = pmd_copy(sh, child, g != GFRAME_NONE ? g : SRC_HUGE, false, r);
 		if (pmd == NIL) {
 			if (g)
 				table_unlink(sh, g);
@@ -365,9 +365,9 @@ static void fork_pmd(struct fork_walk *f, unsigned i, uint64_t pgframe, uint64_t
 		return;
 	}
 	if (f->policy == SHADOW_COPY && cp != NIL && !slink_claim(sh, cgframe, 1, false)) {
-		copy = pmd_copy(sh, pmd, cgframe ? cgframe : SRC_HUGE, true, f->r);
+		copy = pmd_copy(sh, pmd, cgframe != GFRAME_NONE ? cgframe : SRC_HUGE, true, f->r);
 		if (copy == NIL) {
-			if (cgframe)
+			if (cgframe != GFRAME_NONE)
 				table_unlink(sh, cgframe);
 		} else {
 			slink_install(sh, cp, i, slink_value(sh, copy, ce, false), cgframe);
@@ -471,9 +471,13 @@ static int fork_link(struct fork_walk *f, unsigned level, unsigned i, pte_t *ps,
 			STAT_INC(sh, ownership_refusals);
 			return -EACCES;
 		}
-		if (frame_links(sh, pf) > 1) {
+		/* copy-on-write would write a table the guest shares, or one
+		 * that another shadow is built from (the parent's has no link
+		 * to it here) */
+		if (frame_links(sh, pf) > 1 ||
+		    (frame_level(sh, pf) && fork_parent_child(f, level, i, pf) == NIL)) {
 			STAT_INC(sh, ownership_refusals);
-			return -ETXTBSY; /* copy-on-write would write a shared table */
+			return -ETXTBSY;
 		}
 		rc = fork_see(f, pf);
 		if (!rc)
@@ -514,12 +518,12 @@ static int fork_entry(struct fork_walk *f, unsigned level, unsigned i, pte_t *ps
 			fork_wp(f, ps, true);
 			fork_wp(f, cs, true);
 			if (level == 2)
-				fork_pmd(f, i, 0, 0, pte_load(cs));
+				fork_pmd(f, i, GFRAME_NONE, GFRAME_NONE, pte_load(cs));
 			return 0;
 		}
 		if (!fork_leaf_same(pe, ce))
 			return -EINVAL;
-		if (level == 2 && fork_parent_child(f, 2, i, 0) != NIL)
+		if (level == 2 && fork_parent_child(f, 2, i, GFRAME_NONE) != NIL)
 			fork_count_private(f, 2);
 		return gleaf_maps_path(level, ce, f->cpath) ? -ELOOP : 0;
 	}

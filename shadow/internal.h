@@ -62,6 +62,14 @@ enum spage_kind {
 #define SRC_MIXED 1ull
 #define SRC_HUGE 2ull
 
+/*
+ * "No guest table" where a guest table frame is expected: an empty link
+ * in spage_links, a pmd page built from a guest 2 MiB page (it stands for
+ * no table). Not 0: guest-physical frame 0 can be a page table like any
+ * other. Not page-aligned, so it is never a frame.
+ */
+#define GFRAME_NONE UINT64_MAX
+
 /* Metadata of one pool page, in VMM memory the guest cannot reach. */
 struct spage {
 	/*

@@ -189,14 +189,16 @@ uint32_t pool_take(struct shadow *sh, struct resv *r, enum spage_kind kind)
 	p->pages[idx].next = NIL;
 	p->pages[idx].born = stats_actor.sh == sh ? stats_actor.call : 0;
 	atomic_store_explicit(&p->pages[idx].count, 0, memory_order_relaxed);
-	atomic_store_explicit(&p->pages[idx].src, 0, memory_order_relaxed);
+	atomic_store_explicit(&p->pages[idx].src, GFRAME_NONE, memory_order_relaxed);
 	pool_note_usage(sh);
 	pthread_mutex_unlock(&p->lock);
 	r->n--;
 	memset(spage_table(sh, idx), 0, PAGE_SIZE);
 	if (kind == SPAGE_ROOT || kind == SPAGE_PDPT || kind == SPAGE_PD || kind == SPAGE_KPDPT ||
 	    kind == SPAGE_KPD)
-		memset((void *)spage_links(sh, idx), 0, PT_ENTRIES * sizeof(*p->links));
+		for (unsigned i = 0; i < PT_ENTRIES; i++)
+			atomic_store_explicit(&spage_links(sh, idx)[i], GFRAME_NONE,
+					      memory_order_relaxed);
 	STAT_INC(sh, pages_allocated);
 	return idx;
 }

@@ -151,7 +151,9 @@ int shadow_as_destroy(struct shadow *sh, unsigned cpu, uint32_t handle);
  * when it is filled): equal entries, tables in RAM, private copies that
  * are no page table yet (-EEXIST) and appear once in the two trees, no
  * child leaf that maps one of the child's own tables (-ELOOP), no shared
- * table under a table that is itself shared (-ETXTBSY). -ENOSPC if max_as
+ * table under a table that is itself shared, no private table of the
+ * parent's that copy-on-write would write while another address space's
+ * shadow is built from it (-ETXTBSY). -ENOSPC if max_as
  * are alive.
  */
 int shadow_as_fork(struct shadow *sh, unsigned cpu, uint32_t parent, uint64_t child_root,
@@ -217,8 +219,9 @@ struct shadow_update {
  * -EPERM the kernel or fixed slot; -ENOENT a table above the entry missing
  * (-EINVAL if a 2 MiB page stands there); -EFAULT/-ELOOP a new value that
  * points outside RAM or into the pool, or at a table of its own walk;
- * -ETXTBSY the entry's table is shared, or the new value widens a link to
- * a shared table; -EEXIST a new link to a frame that is a page table
+ * -ETXTBSY the entry's table is shared, or another address space's shadow
+ * is built from it (this one's walk reaches it without a link of its own),
+ * or the new value widens a link to a shared table; -EEXIST a new link to a frame that is a page table
  * already; -EACCES a leaf that maps a page table, or a link to a page that
  * a leaf maps; -ENOMEM no page for the unshare. Level 1 unshares a
  * write-protected pmd page first; a new link at levels 2-4 takes the

@@ -43,7 +43,7 @@ bool spage_identity(struct shadow *sh, uint32_t idx, uint64_t gframe)
 {
 	uint64_t src = atomic_load_explicit(&sh->pool.pages[idx].src, memory_order_relaxed);
 
-	return gframe && src == gframe;
+	return gframe != GFRAME_NONE && src == gframe;
 }
 
 /* One more link to a page the caller holds a link to. relaxed: a holder
@@ -236,7 +236,7 @@ void pmd_unshare(struct shadow *sh, struct as *as, uint64_t va, struct spath *p,
 	if (gwalk_region(sh, as->guest_root, base, 2, w) || !(w->entry[2] & PTE_P))
 		w = NULL; /* a malformed or missing guest table maps nothing */
 	link = w ? w->entry[2] : 0;
-	gframe = w && !(link & PTE_PS) ? w->table[1] : 0;
+	gframe = w && !(link & PTE_PS) ? w->table[1] : GFRAME_NONE;
 
 	/* acquire: pairs with the release decrement of the sharer who left */
 	exclusive = atomic_load_explicit(&sh->pool.pages[idx].count, memory_order_acquire) == 1;
@@ -250,14 +250,15 @@ void pmd_unshare(struct shadow *sh, struct as *as, uint64_t va, struct spath *p,
 				frame_ref(sh, n & PTE_FRAME);
 			sleaf_set(sh, as, base + i * PAGE_SIZE, 0, idx, i, n);
 		}
-		atomic_store_explicit(&sh->pool.pages[idx].src, gframe ? gframe : SRC_HUGE,
+		atomic_store_explicit(&sh->pool.pages[idx].src,
+				      gframe != GFRAME_NONE ? gframe : SRC_HUGE,
 				      memory_order_relaxed);
 		slink_change(sh, as, pd, li, slink_value(sh, idx, link, false));
 		STAT_INC(sh, unshare_exclusive);
 		return;
 	}
 
-	copy = pmd_new(sh, r, gframe ? gframe : SRC_HUGE);
+	copy = pmd_new(sh, r, gframe != GFRAME_NONE ? gframe : SRC_HUGE);
 	if (copy == NIL)
 		return;
 	dst = spage_table(sh, copy);

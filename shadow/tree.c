@@ -213,7 +213,7 @@ void slink_install(struct shadow *sh, uint32_t page, unsigned i, uint64_t e, uin
  * through a read-only link or not: 0, or the ownership error. */
 int slink_claim(struct shadow *sh, uint64_t gframe, unsigned level, bool shared)
 {
-	if (!gframe)
+	if (gframe == GFRAME_NONE)
 		return 0; /* a 2 MiB guest page: no guest table behind the pmd page */
 	return table_link(sh, gframe, level, shared);
 }
@@ -226,12 +226,13 @@ int slink_claim(struct shadow *sh, uint64_t gframe, unsigned level, bool shared)
  */
 void slink_release(struct shadow *sh, uint32_t parent, unsigned i, unsigned level, uint64_t e)
 {
-	uint64_t g = atomic_exchange_explicit(&spage_links(sh, parent)[i], 0, memory_order_relaxed);
+	uint64_t g = atomic_exchange_explicit(&spage_links(sh, parent)[i], GFRAME_NONE,
+					      memory_order_relaxed);
 	uint32_t idx;
 	unsigned j;
 	pte_t *t;
 
-	if (g)
+	if (g != GFRAME_NONE)
 		table_unlink(sh, g);
 	if (!spage_of_kind(sh, e, level_kind[level - 1], &idx))
 		return;

@@ -243,7 +243,7 @@ static int update_link(struct shadow *sh, struct as *as, struct upd *d)
 		if (lp.repoint) {
 			old = atomic_exchange_explicit(&spage_links(sh, page)[d->i], nf,
 						       memory_order_relaxed);
-			if (old)
+			if (old != GFRAME_NONE)
 				table_unlink(sh, old);
 		}
 		spage_put(sh, child);
@@ -305,6 +305,14 @@ static int update_one(struct shadow *sh, struct as *as, const struct shadow_upda
 	spath_walk(sh, as, u->va, &d.p);
 	if (!upd_links_current(sh, &d))
 		return -ESTALE;
+	if (level < 4 && d.p.pg[level] == NIL && frame_level(sh, d.table)) {
+		/* a table this shadow has no link to, but another's shadow (or
+		 * the kernel mirror) is built from: reached through this guest
+		 * walk, it is an alias, and changing it would change that
+		 * shadow's source behind its back */
+		STAT_INC(sh, ownership_refusals);
+		return -ETXTBSY;
+	}
 	if (level <= 2 && d.p.pg[2] != NIL &&
 	    atomic_load_explicit(&sh->pool.pages[d.p.pg[2]].count, memory_order_relaxed) > 1) {
 		STAT_INC(sh, ownership_refusals);

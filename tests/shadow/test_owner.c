@@ -6,6 +6,7 @@
  * back are refused with their own error codes, and nothing changes.
  */
 #include <errno.h>
+#include <string.h>
 
 #include "fixture.h"
 #include "internal.h"
@@ -144,6 +145,78 @@ START_TEST(table_changed_behind_the_back)
 }
 END_TEST
 
+/* A guest table at guest-physical 0 is a table like any other: frame 0
+ * is not "no table" (the fuzzer's first find: its link went uncounted,
+ * so a user leaf could map it and write the guest's tables). */
+START_TEST(table_at_frame_zero)
+{
+	uint64_t root2 = fx_root(fx), pt;
+	pte_t *pde;
+	uint32_t h2;
+
+	fx_map(fx, root2, VA, fx_data(fx, 2), FX_USER);
+	pde = fx_entry(fx, root2, VA, 2);
+	pt = pte_load(pde) & PTE_FRAME;
+	memcpy(fx_host(fx, 0), fx_host(fx, pt), PAGE_SIZE);
+	pte_store(pde, 0 | (pte_load(pde) & ~PTE_FRAME));
+	h2 = fx_create(fx, root2);
+	fx_touch(fx, h2, VA, W);
+	ck_assert_uint_eq(frame_level(fx->sh, 0), 1);
+	ck_assert_uint_eq(frame_links(fx->sh, 0), 1);
+	fx_check(fx);
+	ck_assert_int_eq(update1(h, VA + PAGE_SIZE, 0 | FX_USER, 1, 0), -EACCES);
+	ck_assert_int_eq(shadow_as_destroy(fx->sh, 0, h2), 0);
+	ck_assert_uint_eq(frame_level(fx->sh, 0), 0);
+	ck_assert_uint_eq(frame_links(fx->sh, 0), 0);
+}
+END_TEST
+
+/* Another address space's tables, reached by this one's guest walk: its
+ * root's own PDPT and PD lead to the PT (or PD) that the first one's
+ * shadow was built from. An update through it would change that shadow's
+ * source behind its back. */
+START_TEST(update_of_a_table_another_links)
+{
+	uint64_t root2 = fx_root(fx), pt = table_of(root, VA, 1), pd = table_of(root, VA, 2);
+	uint64_t va2 = VA + (1ull << 30); /* PDPT entry 1 of root2: h's PD */
+	pte_t *pdpt2;
+	uint32_t h2;
+	struct fx_snap snap;
+
+	fx_map(fx, root2, VA, fx_data(fx, 2), FX_USER);
+	pte_store(fx_entry(fx, root2, VA, 2), pt | PTE_P | PTE_W | PTE_U | PTE_A);
+	pdpt2 = fx_entry(fx, root2, va2, 3);
+	pte_store(pdpt2, pd | PTE_P | PTE_W | PTE_U | PTE_A);
+	h2 = fx_create(fx, root2);
+	fx_snap(fx, &snap);
+	ck_assert_int_eq(update1(h2, VA, fx_data(fx, 3) | FX_USER, 1, 0), -ETXTBSY);
+	ck_assert_int_eq(update1(h2, va2, 0, 2, 0), -ETXTBSY);
+	snap.st.ownership_refusals += 2;
+	fx_snap_same(fx, &snap);
+	pte_store(pdpt2, 0);
+}
+END_TEST
+
+/* The same reached by a fork: its copy-on-write would clear W in the
+ * other address space's PT, under that one's writable shadow leaf. */
+START_TEST(fork_of_a_table_another_links)
+{
+	uint64_t root2 = fx_root(fx), croot;
+	uint32_t h2, c = 0;
+	struct fx_snap snap;
+
+	fx_map(fx, root2, VA, fx_data(fx, 2), FX_USER);
+	pte_store(fx_entry(fx, root2, VA, 2),
+		  table_of(root, VA, 1) | PTE_P | PTE_W | PTE_U | PTE_A);
+	h2 = fx_create(fx, root2);
+	croot = fx_copy(fx, root2, true);
+	fx_snap(fx, &snap);
+	ck_assert_int_eq(shadow_as_fork(fx->sh, 0, h2, croot, SHADOW_SHARE, &c), -ETXTBSY);
+	snap.st.ownership_refusals++;
+	fx_snap_same(fx, &snap);
+}
+END_TEST
+
 /* Frames go back to data when their last link goes. */
 START_TEST(destroy_unlinks)
 {
@@ -184,6 +257,9 @@ Suite *make_owner_suite(void)
 	tcase_add_test(tc, alias_in_one_walk);
 	tcase_add_test(tc, shared_table_read_only);
 	tcase_add_test(tc, table_changed_behind_the_back);
+	tcase_add_test(tc, table_at_frame_zero);
+	tcase_add_test(tc, update_of_a_table_another_links);
+	tcase_add_test(tc, fork_of_a_table_another_links);
 	tcase_add_test(tc, destroy_unlinks);
 	tcase_add_test(tc, wp_below_arguments);
 	suite_add_tcase(s, tc);
