@@ -99,12 +99,6 @@
 8:
 .endm
 
-/* hc nr */
-.macro hc nr
-	mov $\nr, %eax
-	out %eax, $UMBRA_HC_PORT
-.endm
-
 	.text
 	.globl guest_main
 guest_main:
@@ -135,11 +129,11 @@ guest_main:
 3:	mov (%rbx), %rax
 	mov %rax, mode(%rip)
 	mov $UMBRA_PHASE_SETUP, %edi
-	hc UMBRA_HC_PHASE
+	HC(UMBRA_HC_PHASE)
 	call *8(%rbx)
 	/* the attack is over: check the invariants (--check), clean up */
 	mov $UMBRA_PHASE_EXIT_WAIT, %edi
-	hc UMBRA_HC_PHASE
+	HC(UMBRA_HC_PHASE)
 	call teardown
 	lea ok_msg(%rip), %rdi
 	call say
@@ -152,13 +146,13 @@ mode_root:
 	call create_a
 	call fill_a_data
 	lea root_a(%rip), %rdi
-	hc UMBRA_HC_AS_CREATE
+	HC(UMBRA_HC_AS_CREATE)
 	expect E(UMBRA_EEXIST), "AS_CREATE of A's root, registered already,"
 	lea pdpt_a(%rip), %rdi
-	hc UMBRA_HC_AS_CREATE
+	HC(UMBRA_HC_AS_CREATE)
 	expect E(UMBRA_EEXIST), "AS_CREATE of A's PDPT, a page table already,"
 	lea data_1(%rip), %rdi
-	hc UMBRA_HC_AS_CREATE
+	HC(UMBRA_HC_AS_CREATE)
 	expect E(UMBRA_EACCES), "AS_CREATE of a page that a user leaf maps"
 	ret
 
@@ -215,11 +209,11 @@ mode_forkroot:
 	call fork_b
 	lea root_b(%rip), %rsi
 	mov as_a(%rip), %rdi
-	hc UMBRA_HC_AS_FORK
+	HC(UMBRA_HC_AS_FORK)
 	expect E(UMBRA_EEXIST), "AS_FORK(A) into B's root, registered already,"
 	lea root_a(%rip), %rsi
 	mov as_a(%rip), %rdi
-	hc UMBRA_HC_AS_FORK
+	HC(UMBRA_HC_AS_FORK)
 	expect E(UMBRA_EINVAL), "AS_FORK(A) into A's own root"
 	ret
 
@@ -274,7 +268,7 @@ mode_behind:
 	mov as_b(%rip), %rdi
 	movabs $HOLE_VA, %rsi
 	mov $UMBRA_PF_USER, %edx
-	hc UMBRA_HC_AS_FAULT
+	HC(UMBRA_HC_AS_FAULT)
 	expect UMBRA_FAULT_FIXED, "AS_FAULT(B) of an entry its kernel wrote itself"
 	call a_cannot_read_hole
 	/* B's own kernel did map it: B reads it */
@@ -314,7 +308,7 @@ mode_stale:
 	mov as_b(%rip), %rdi
 	movabs $HOLE_VA, %rsi
 	mov $UMBRA_PF_USER, %edx
-	hc UMBRA_HC_AS_FAULT
+	HC(UMBRA_HC_AS_FAULT)
 	mov %rax, %rbx
 	call a_cannot_read_hole
 	mov %rbx, %rax
@@ -348,7 +342,7 @@ a_cannot_read_hole:
 
 create_a:
 	lea root_a(%rip), %rdi
-	hc UMBRA_HC_AS_CREATE
+	HC(UMBRA_HC_AS_CREATE)
 	test %rax, %rax
 	jg 1f
 	fail_val "AS_CREATE(A) returned", %rax
@@ -360,7 +354,7 @@ fill_a_data:
 	mov as_a(%rip), %rdi
 	movabs $DATA_VA, %rsi
 	mov $UMBRA_PF_USER, %edx
-	hc UMBRA_HC_AS_FAULT
+	HC(UMBRA_HC_AS_FAULT)
 	expect UMBRA_FAULT_FIXED, "AS_FAULT(A, data)"
 	ret
 
@@ -396,7 +390,7 @@ fork_b:
 	call repoint
 	mov as_a(%rip), %rdi
 	lea root_b(%rip), %rsi
-	hc UMBRA_HC_AS_FORK
+	HC(UMBRA_HC_AS_FORK)
 	test %rax, %rax
 	jg 1f
 	fail_val "AS_FORK(A) returned", %rax
@@ -408,7 +402,7 @@ update_a:
 	mov as_a(%rip), %rdi
 	lea upd(%rip), %rsi
 	mov $1, %edx
-	hc UMBRA_HC_AS_UPDATE
+	HC(UMBRA_HC_AS_UPDATE)
 	ret
 
 switch_a:
@@ -416,7 +410,7 @@ switch_a:
 /* switch_to(rdi = handle) */
 switch_to:
 	mov %rdi, cur_as(%rip)
-	hc UMBRA_HC_AS_SWITCH
+	HC(UMBRA_HC_AS_SWITCH)
 	test %rax, %rax
 	jnz 1f
 	ret
@@ -429,12 +423,12 @@ teardown:
 	mov as_b(%rip), %rdi
 	test %rdi, %rdi
 	jz 1f
-	hc UMBRA_HC_AS_DESTROY
+	HC(UMBRA_HC_AS_DESTROY)
 	test %rax, %rax
 	jz 1f
 	fail_val "AS_DESTROY(B) returned", %rax
 1:	mov as_a(%rip), %rdi
-	hc UMBRA_HC_AS_DESTROY
+	HC(UMBRA_HC_AS_DESTROY)
 	test %rax, %rax
 	jz 1f
 	fail_val "AS_DESTROY(A) returned", %rax
@@ -508,7 +502,7 @@ pf_handler:
 1:	mov %cr2, %rsi
 	mov 40(%rsp), %rdx		/* the error code */
 	mov cur_as(%rip), %rdi
-	hc UMBRA_HC_AS_FAULT
+	HC(UMBRA_HC_AS_FAULT)
 	mov %rsi, pf_va(%rip)
 	mov %rax, pf_rc(%rip)
 	cmp $UMBRA_FAULT_FIXED, %rax
@@ -614,7 +608,7 @@ die_val:
 	call puts
 exit1:
 	mov $1, %edi
-	hc UMBRA_HC_EXIT
+	HC(UMBRA_HC_EXIT)
 1:	hlt
 	jmp 1b
 

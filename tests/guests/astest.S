@@ -46,12 +46,6 @@
 	jmp die
 .endm
 
-/* hc nr: the hypercall with the argument registers as they are. */
-.macro hc nr
-	mov $\nr, %eax
-	out %eax, $UMBRA_HC_PORT
-.endm
-
 	.text
 	.globl guest_main
 guest_main:
@@ -83,11 +77,11 @@ guest_main:
 shadow_mode:
 	call setup_cpu
 	mov $UMBRA_PHASE_SETUP, %edi
-	hc UMBRA_HC_PHASE
+	HC(UMBRA_HC_PHASE)
 
 	/* 1. Create A, switch to it, read at CPL 3. */
 	lea root_a(%rip), %rdi
-	hc UMBRA_HC_AS_CREATE
+	HC(UMBRA_HC_AS_CREATE)
 	test %rax, %rax
 	jg 1f
 	fail "AS_CREATE(A)"
@@ -108,7 +102,7 @@ shadow_mode:
 	mov as_a(%rip), %rdi
 	lea upd(%rip), %rsi
 	mov $1, %edx
-	hc UMBRA_HC_AS_UPDATE
+	HC(UMBRA_HC_AS_UPDATE)
 	cmp $1, %rax
 	je 1f
 	fail "AS_UPDATE of A's data PTE"
@@ -121,7 +115,7 @@ shadow_mode:
 
 	/* 3. Fork: B's tables are a copy of A's; the child reads, then writes. */
 1:	mov $UMBRA_PHASE_FORK, %edi
-	hc UMBRA_HC_PHASE
+	HC(UMBRA_HC_PHASE)
 	lea root_a(%rip), %rsi
 	lea root_b(%rip), %rdi
 	mov $4 * 512, %ecx		/* root, PDPT, PD, PT: contiguous */
@@ -137,13 +131,13 @@ shadow_mode:
 	call repoint
 	mov as_a(%rip), %rdi
 	lea root_b(%rip), %rsi
-	hc UMBRA_HC_AS_FORK
+	HC(UMBRA_HC_AS_FORK)
 	test %rax, %rax
 	jg 1f
 	fail "AS_FORK(A)"
 1:	mov %rax, as_b(%rip)
 	mov $UMBRA_PHASE_CHILD, %edi
-	hc UMBRA_HC_PHASE
+	HC(UMBRA_HC_PHASE)
 	mov as_b(%rip), %rdi
 	call switch_to
 	lea u_read(%rip), %rdi
@@ -174,26 +168,26 @@ shadow_mode:
 
 	/* 5. Tear down. */
 1:	mov $UMBRA_PHASE_EXIT_WAIT, %edi
-	hc UMBRA_HC_PHASE
+	HC(UMBRA_HC_PHASE)
 	mov as_a(%rip), %rdi
-	hc UMBRA_HC_AS_DESTROY
+	HC(UMBRA_HC_AS_DESTROY)
 	cmp $-UMBRA_EBUSY, %rax
 	je 1f
 	fail "AS_DESTROY of the loaded address space was not -EBUSY"
 1:	mov $UMBRA_AS_KERNEL, %edi
 	call switch_to
 	mov as_b(%rip), %rdi
-	hc UMBRA_HC_AS_DESTROY
+	HC(UMBRA_HC_AS_DESTROY)
 	test %rax, %rax
 	jz 1f
 	fail "AS_DESTROY(B)"
 1:	mov as_a(%rip), %rdi
-	hc UMBRA_HC_AS_DESTROY
+	HC(UMBRA_HC_AS_DESTROY)
 	test %rax, %rax
 	jz 1f
 	fail "AS_DESTROY(A)"
 1:	mov as_a(%rip), %rdi
-	hc UMBRA_HC_AS_DESTROY
+	HC(UMBRA_HC_AS_DESTROY)
 	cmp $-UMBRA_EBADF, %rax
 	je 1f
 	fail "AS_DESTROY of a destroyed handle was not -EBADF"
@@ -218,7 +212,7 @@ shadow_mode:
 die:
 	call puts
 	mov $1, %edi
-	hc UMBRA_HC_EXIT
+	HC(UMBRA_HC_EXIT)
 1:	hlt
 	jmp 1b
 
@@ -233,7 +227,7 @@ repoint:
 /* switch_to(rdi = handle): AS_SWITCH, and remember it for the #PF handler. */
 switch_to:
 	mov %rdi, cur_as(%rip)
-	hc UMBRA_HC_AS_SWITCH
+	HC(UMBRA_HC_AS_SWITCH)
 	test %rax, %rax
 	jnz 1f
 	ret
@@ -284,7 +278,7 @@ pf_handler:
 	mov %cr2, %rsi
 	mov 40(%rsp), %rdx		/* the error code */
 	mov cur_as(%rip), %rdi
-	hc UMBRA_HC_AS_FAULT
+	HC(UMBRA_HC_AS_FAULT)
 	cmp $UMBRA_FAULT_FIXED, %rax
 	jne 1f
 	incq fixed(%rip)
@@ -327,7 +321,7 @@ cow:
 	mov as_b(%rip), %rdi
 	lea upd(%rip), %rsi
 	mov $1, %edx
-	hc UMBRA_HC_AS_UPDATE
+	HC(UMBRA_HC_AS_UPDATE)
 	cmp $1, %rax
 	jne 2f
 	movq $1, cow_done(%rip)

@@ -60,11 +60,6 @@
 	jmp die_val
 .endm
 
-.macro hc nr
-	mov $\nr, %eax
-	out %eax, $UMBRA_HC_PORT
-.endm
-
 	.text
 	.globl guest_main
 guest_main:
@@ -81,7 +76,7 @@ guest_main:
 	jae 1f
 	fail_val "run me with --vcpus 2: vCPUs", %rcx
 1:	lea root_p(%rip), %rdi
-	hc UMBRA_HC_AS_CREATE
+	HC(UMBRA_HC_AS_CREATE)
 	test %rax, %rax
 	jg 1f
 	fail_val "AS_CREATE(A) returned", %rax
@@ -91,7 +86,7 @@ guest_main:
 	lea racer_stack_top(%rip), %rdx
 	lea pml4(%rip), %rcx
 	xor %r8d, %r8d
-	hc UMBRA_HC_CPU_START
+	HC(UMBRA_HC_CPU_START)
 	test %rax, %rax
 	jz 1f
 	fail_val "CPU_START(1) returned", %rax
@@ -100,7 +95,7 @@ guest_main:
 	mov as_a(%rip), %rdi		/* A's shadow: one page, for forks to share */
 	movabs $USER_VA, %rsi
 	mov $UMBRA_PF_USER, %edx
-	hc UMBRA_HC_AS_FAULT
+	HC(UMBRA_HC_AS_FAULT)
 	cmp $UMBRA_FAULT_FIXED, %rax
 	je 1f
 	fail_val "AS_FAULT(A) returned", %rax
@@ -120,7 +115,7 @@ attempt:
 	jne 1b
 	mov as_a(%rip), %rdi
 	lea root_c(%rip), %rsi
-	hc UMBRA_HC_AS_FORK
+	HC(UMBRA_HC_AS_FORK)
 	movq $0, go(%rip)
 	mov %rax, %rbx
 	mov seq(%rip), %rax
@@ -132,9 +127,9 @@ attempt:
 1:	mov aliased(%rip), %rax
 	add %rax, wins(%rip)
 	mov $UMBRA_PHASE_CHILD, %edi	/* --check: the invariants, child alive */
-	hc UMBRA_HC_PHASE
+	HC(UMBRA_HC_PHASE)
 	mov %rbx, %rdi
-	hc UMBRA_HC_AS_DESTROY
+	HC(UMBRA_HC_AS_DESTROY)
 	test %rax, %rax
 	jz 1f
 	fail_val "AS_DESTROY(child) returned", %rax
@@ -147,7 +142,7 @@ attempt:
 	jb attempt
 	fail_val "vCPU 1 never aliased the tables while AS_FORK ran: inconclusive, forks", %r13
 1:	mov as_a(%rip), %rdi
-	hc UMBRA_HC_AS_DESTROY
+	HC(UMBRA_HC_AS_DESTROY)
 	lea ok_msg(%rip), %rdi
 	call puts
 	mov %r13, %rdi
@@ -170,7 +165,7 @@ die_val:
 	lea newline(%rip), %rdi
 	call puts
 	mov $1, %edi
-	hc UMBRA_HC_EXIT
+	HC(UMBRA_HC_EXIT)
 1:	hlt
 	jmp 1b
 

@@ -48,11 +48,6 @@
 	jmp die_val
 .endm
 
-.macro hc nr
-	mov $\nr, %eax
-	out %eax, $UMBRA_HC_PORT
-.endm
-
 	.text
 	.globl guest_main
 guest_main:
@@ -74,7 +69,7 @@ guest_main:
 	or $PTE_KERNEL, %r14
 2:	mov %r14, (%rbx)
 	mov %rbx, %rdi
-	hc UMBRA_HC_AS_CREATE
+	HC(UMBRA_HC_AS_CREATE)
 	test %rax, %rax
 	jg 3f
 	fail_val "AS_CREATE of a filler returned", %rax
@@ -87,17 +82,17 @@ guest_main:
 	/* The slot left: h0, then CYCLES - 1 more tenants. */
 	lea cycle_root(%rip), %rdi
 	mov %r14, (%rdi)
-	hc UMBRA_HC_AS_CREATE
+	HC(UMBRA_HC_AS_CREATE)
 	test %rax, %rax
 	jg 1f
 	fail_val "AS_CREATE of h0 returned", %rax
 1:	mov %rax, h0(%rip)
 	mov %rax, %rdi
-	hc UMBRA_HC_AS_DESTROY
+	HC(UMBRA_HC_AS_DESTROY)
 	test %rax, %rax
 	jz 1f
 	fail_val "AS_DESTROY(h0) returned", %rax
-1:	hc UMBRA_HC_CLOCK
+1:	HC(UMBRA_HC_CLOCK)
 	mov %rax, t0(%rip)
 	/* The tight loop: r15 = h0's slot, r14 ORs the destroys' results. */
 	movzwl h0(%rip), %r15d
@@ -105,11 +100,11 @@ guest_main:
 	mov $CYCLES - 1, %r13d
 	lea cycle_root(%rip), %r12
 2:	mov %r12, %rdi
-	hc UMBRA_HC_AS_CREATE
+	HC(UMBRA_HC_AS_CREATE)
 	cmp %r15w, %ax			/* in h0's slot (and not an error) */
 	jne 3f
 	mov %rax, %rdi
-	hc UMBRA_HC_AS_DESTROY
+	HC(UMBRA_HC_AS_DESTROY)
 	or %rax, %r14
 	dec %r13d
 	jnz 2b
@@ -118,16 +113,16 @@ guest_main:
 4:	test %r14, %r14
 	jz 1f
 	fail_val "an AS_DESTROY in the loop failed: results ORed", %r14
-1:	hc UMBRA_HC_CLOCK
+1:	HC(UMBRA_HC_CLOCK)
 	sub t0(%rip), %rax
 	mov %rax, t0(%rip)
 
 	/* The generation has come round to h0's: one more create, then h0. */
 	lea cycle_root(%rip), %rdi
-	hc UMBRA_HC_AS_CREATE
+	HC(UMBRA_HC_AS_CREATE)
 	mov %rax, %rbx
 	mov h0(%rip), %rdi
-	hc UMBRA_HC_AS_SWITCH
+	HC(UMBRA_HC_AS_SWITCH)
 	test %rax, %rax
 	jnz 1f
 	fail_val "AS_SWITCH to the first handle, destroyed 0x10000 creates ago, returned 0: it names the address space the last AS_CREATE made, whose handle is", %rbx
@@ -135,7 +130,7 @@ guest_main:
 	je 1f
 	fail_val "AS_SWITCH to the first handle returned", %rax
 1:	mov h0(%rip), %rdi
-	hc UMBRA_HC_AS_DESTROY
+	HC(UMBRA_HC_AS_DESTROY)
 	cmp $E(UMBRA_EBADF), %rax
 	je 1f
 	fail_val "AS_DESTROY of the first handle returned", %rax
@@ -168,7 +163,7 @@ guest_main:
 	lea handles(%rip), %r12
 	mov $SLOTS - 1, %r13d
 2:	mov (%r12), %rdi
-	hc UMBRA_HC_AS_DESTROY
+	HC(UMBRA_HC_AS_DESTROY)
 	test %rax, %rax
 	jz 3f
 	fail_val "AS_DESTROY of a filler returned", %rax
@@ -187,7 +182,7 @@ die_val:
 	lea newline(%rip), %rdi
 	call puts
 	mov $1, %edi
-	hc UMBRA_HC_EXIT
+	HC(UMBRA_HC_EXIT)
 1:	hlt
 	jmp 1b
 

@@ -101,14 +101,9 @@
 	call puts
 .endm
 
-.macro hc nr
-	mov $\nr, %eax
-	out %eax, $UMBRA_HC_PORT
-.endm
-
 .macro phase nr
 	mov $\nr, %edi
-	hc UMBRA_HC_PHASE
+	HC(UMBRA_HC_PHASE)
 .endm
 
 	.text
@@ -127,7 +122,7 @@ guest_main:
 	call usermode_setup
 	phase UMBRA_PHASE_SETUP
 	lea root_p(%rip), %rdi
-	hc UMBRA_HC_AS_CREATE
+	HC(UMBRA_HC_AS_CREATE)
 	test %rax, %rax
 	jg 1f
 	fail "AS_CREATE of the main address space"
@@ -254,7 +249,7 @@ step_reuse:
 	lea LEAF_RO(%r14), %rax
 	mov %rax, pt_t(%rip)		/* not registered: the guest writes it */
 	lea root_t(%rip), %rdi
-	hc UMBRA_HC_AS_CREATE
+	HC(UMBRA_HC_AS_CREATE)
 	test %rax, %rax
 	jg 2f
 	fail "pool-reuse: AS_CREATE"
@@ -282,7 +277,7 @@ step_reuse:
 2:	mov as_p(%rip), %rdi
 	call switch_to
 	mov as_t(%rip), %rdi
-	hc UMBRA_HC_AS_DESTROY
+	HC(UMBRA_HC_AS_DESTROY)
 	test %rax, %rax
 	jz 2f
 	fail "pool-reuse: AS_DESTROY"
@@ -372,14 +367,14 @@ put_dec:
 	mov %rsi, %rdi
 	lea dec_end(%rip), %rsi
 	sub %rdi, %rsi
-	hc UMBRA_HC_CONSOLE
+	HC(UMBRA_HC_CONSOLE)
 	ret
 
 /* update_p(rsi = struct umbra_pt_update): applies it to P. */
 update_p:
 	mov as_p(%rip), %rdi
 	mov $1, %edx
-	hc UMBRA_HC_AS_UPDATE
+	HC(UMBRA_HC_AS_UPDATE)
 	cmp $1, %rax
 	jne 1f
 	ret
@@ -388,7 +383,7 @@ update_p:
 /* switch_to(rdi = handle): AS_SWITCH, and remember it for the #PF handler. */
 switch_to:
 	mov %rdi, cur_as(%rip)
-	hc UMBRA_HC_AS_SWITCH
+	HC(UMBRA_HC_AS_SWITCH)
 	test %rax, %rax
 	jnz 1f
 	ret
@@ -428,7 +423,7 @@ u_write_done:
 	int3
 u_switch:
 	mov %rsi, %rdi
-	hc UMBRA_HC_AS_SWITCH
+	HC(UMBRA_HC_AS_SWITCH)
 	int3
 
 /*
@@ -448,7 +443,7 @@ pf_handler:
 	mov %cr2, %rsi
 	mov 32(%rsp), %rdx		/* the error code */
 	mov cur_as(%rip), %rdi
-	hc UMBRA_HC_AS_FAULT
+	HC(UMBRA_HC_AS_FAULT)
 	cmp $UMBRA_FAULT_FIXED, %rax
 	je 3f
 	cmp $UMBRA_FAULT_SPURIOUS, %rax
@@ -488,7 +483,7 @@ die:
 	call puts
 	mov $1, %edi
 exit:
-	hc UMBRA_HC_EXIT
+	HC(UMBRA_HC_EXIT)
 1:	hlt
 	jmp 1b
 

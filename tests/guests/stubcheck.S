@@ -80,11 +80,6 @@
 	call puts
 .endm
 
-.macro hc nr
-	mov $\nr, %eax
-	out %eax, $UMBRA_HC_PORT
-.endm
-
 /* check name, form (imm or dx), flags, expected %rax: runs the case that
  * regs_in holds (the caller set %rax and the arguments). */
 .macro check name, form, flags, expect
@@ -166,7 +161,7 @@ guest_main:
 2:	lea pf_handler(%rip), %rdi
 	call usermode_setup
 	lea root_1(%rip), %rdi
-	hc UMBRA_HC_AS_CREATE
+	HC(UMBRA_HC_AS_CREATE)
 	test %rax, %rax
 	jg 1f
 	fail "AS_CREATE"
@@ -244,7 +239,7 @@ guest_main:
 	xor %esi, %esi
 	call switch_at_cpl3
 	mov as_1(%rip), %rdi
-	hc UMBRA_HC_AS_DESTROY
+	HC(UMBRA_HC_AS_DESTROY)
 	test %rax, %rax
 	jz 1f
 	fail "AS_DESTROY"
@@ -271,7 +266,7 @@ expect_cr3:
 fill:
 	mov as_1(%rip), %rdi
 	mov $UMBRA_PF_USER, %edx
-	hc UMBRA_HC_AS_FAULT
+	HC(UMBRA_HC_AS_FAULT)
 	cmp $UMBRA_FAULT_FIXED, %rax
 	jne 1f
 	ret
@@ -486,7 +481,7 @@ u_case:
 	int3
 u_switch:
 	mov %rsi, %rdi
-	hc UMBRA_HC_AS_SWITCH
+	HC(UMBRA_HC_AS_SWITCH)
 	int3
 
 /* #PF: nothing here faults (the fills are hypercalls); report it. */
@@ -507,7 +502,7 @@ die:
 	call puts
 exit_failed:
 	mov $1, %edi
-	hc UMBRA_HC_EXIT
+	HC(UMBRA_HC_EXIT)
 1:	hlt
 	jmp 1b
 
