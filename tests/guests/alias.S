@@ -47,9 +47,11 @@
  *
  * Needs --mem 64M, --vcpus 1 and a shadow mode.
  */
+/* die prints "alias: MODE: FAIL " itself */
+#define FAIL_PREFIX ""
 #include "guest.h"
+#include "report.inc"
 
-#define RAM_END 0x4000000
 #define USER_VA 0x8000000000  /* PML4 slot 1 */
 #define SLOT2_VA 0x10000000000 /* PML4 slot 2 */
 #define DATA_VA (USER_VA + 0x1000)
@@ -71,25 +73,6 @@
 #define LOOPING 0x100              /* pf_rc: the same fault came back and back */
 #define E(x) (-(x))
 
-/* fail "message": prints "alias: MODE: FAIL message" and exits 1. */
-.macro fail msg
-	.pushsection .rodata
-9:	.asciz "\msg\n"
-	.popsection
-	lea 9b(%rip), %rdi
-	jmp die
-.endm
-
-/* fail_val "message", value: the same, with the value in hex after it. */
-.macro fail_val msg, val
-	.pushsection .rodata
-9:	.asciz "\msg "
-	.popsection
-	mov \val, %rsi
-	lea 9b(%rip), %rdi
-	jmp die_val
-.endm
-
 /* expect value, "what": %rax must be value. */
 .macro expect val, what
 	mov $\val, %rcx
@@ -102,16 +85,9 @@
 	.text
 	.globl guest_main
 guest_main:
-	call ram_end
-	cmp $RAM_END, %rax
-	je 1f
-	fail "run me with --mem 64M"
-1:	mov $UMBRA_CPUID_INFO, %eax
-	cpuid
-	test $UMBRA_CPUID_F_SHADOW, %ebx
-	jnz 1f
-	fail "run me in a shadow paging mode"
-1:	call setup_cpu
+	require_64m
+	require_shadow
+	call setup_cpu
 	call cmdline
 	mov %rax, %r12
 	lea modes(%rip), %rbx

@@ -21,9 +21,10 @@
  *   "astest: ok fixed=F guest=G spurious=S"  (AS_FAULT results, in hex)
  * and exits 0, or "astest: FAIL <what>" and exits 1.
  */
+#define FAIL_PREFIX "astest: FAIL "
 #include "guest.h"
+#include "report.inc"
 
-#define RAM_END 0x4000000
 #define USER_VA 0x8000000000 /* PML4 slot 1 */
 #define DATA_VA (USER_VA + 0x1000)
 #define STACK_TOP (USER_VA + 0x3000)
@@ -37,23 +38,11 @@
 #define VALUE_2 0x2222222222222222
 #define VALUE_X 0x5555555555555555
 
-/* fail "message": prints "astest: FAIL message" and exits 1. */
-.macro fail msg
-	.pushsection .rodata
-9:	.asciz "astest: FAIL \msg\n"
-	.popsection
-	lea 9b(%rip), %rdi
-	jmp die
-.endm
-
 	.text
 	.globl guest_main
 guest_main:
-	call ram_end
-	cmp $RAM_END, %rax
-	je 1f
-	fail "run me with --mem 64M"
-1:	mov $UMBRA_CPUID_INFO, %eax
+	require_64m
+	mov $UMBRA_CPUID_INFO, %eax
 	cpuid
 	test $UMBRA_CPUID_F_SHADOW, %ebx
 	jnz shadow_mode

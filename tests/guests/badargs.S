@@ -9,7 +9,6 @@
  */
 #include "guest.h"
 
-#define RAM_END 0x4000000 /* --mem 64M; the pool (shadow modes) starts here */
 #define NONCANON 0x0000800000000000
 #define BIG 0xffffffffffffffff
 #define E(x) (-(x))

@@ -37,9 +37,10 @@
  *
  * Needs --vcpus 2, --mem 64M and a shadow mode.
  */
+#define FAIL_PREFIX "forkrace: FAIL "
 #include "guest.h"
+#include "report.inc"
 
-#define RAM_END 0x4000000
 #define USER_VA 0x8000000000 /* PML4 slot 1 */
 #define NPD 4 /* PDs in each tree: the second pass outlasts a host time slice */
 #define MIN_ATTEMPTS 4
@@ -50,29 +51,12 @@
 #define PTE_KERNEL 0x3
 #define PDE_KERNEL_2M 0x83
 
-/* fail_val "message", value: prints "forkrace: FAIL message value", exits 1. */
-.macro fail_val msg, val
-	.pushsection .rodata
-9:	.asciz "forkrace: FAIL \msg "
-	.popsection
-	mov \val, %rsi
-	lea 9b(%rip), %rdi
-	jmp die_val
-.endm
-
 	.text
 	.globl guest_main
 guest_main:
-	call ram_end
-	cmp $RAM_END, %rax
-	je 1f
-	fail_val "run me with --mem 64M: RAM ends at", %rax
-1:	mov $UMBRA_CPUID_INFO, %eax
-	cpuid
-	test $UMBRA_CPUID_F_SHADOW, %ebx
-	jnz 1f
-	fail_val "run me in a shadow paging mode: CPUID flags", %rbx
-1:	cmp $2, %ecx
+	require_64m fail_val
+	require_shadow fail_val
+	cmp $2, %ecx
 	jae 1f
 	fail_val "run me with --vcpus 2: vCPUs", %rcx
 1:	lea root_p(%rip), %rdi

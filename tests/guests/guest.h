@@ -14,6 +14,10 @@
 #define GUEST_USER_CS (0x18 | 3)
 #define GUEST_USER_DS (0x20 | 3)
 
+/* The end of guest RAM under --mem 64M, which most test guests need (they
+ * check it); in the shadow modes the VMM's pool starts here. */
+#define RAM_END 0x4000000
+
 /* hvm_start_info fields */
 #define START_INFO_CMDLINE 24
 #define START_INFO_MEMMAP 40

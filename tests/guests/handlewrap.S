@@ -29,40 +29,24 @@
  * Needs --mem 64M and a shadow mode (the pool holds a root page for each
  * live address space: 4096 pages, 16 MiB of the default 64 MiB).
  */
+#define FAIL_PREFIX "handlewrap: FAIL "
 #include "guest.h"
+#include "report.inc"
 
-#define RAM_END 0x4000000
 #define SLOTS 4096  /* MMU_MAX_ADDRESS_SPACES */
 #define CYCLES 0x10000 /* one more generation than 16 bits hold */
 #define PTE_KERNEL 0x3
 #define PDE_KERNEL_2M 0x83
 #define E(x) (-(x))
 
-/* fail_val "message", value: prints "handlewrap: FAIL message value", exits 1. */
-.macro fail_val msg, val
-	.pushsection .rodata
-9:	.asciz "handlewrap: FAIL \msg "
-	.popsection
-	mov \val, %rsi
-	lea 9b(%rip), %rdi
-	jmp die_val
-.endm
-
 	.text
 	.globl guest_main
 guest_main:
-	call ram_end
-	cmp $RAM_END, %rax
-	je 1f
-	fail_val "run me with --mem 64M: RAM ends at", %rax
-1:	mov $UMBRA_CPUID_INFO, %eax
-	cpuid
-	test $UMBRA_CPUID_F_SHADOW, %ebx
-	jnz 1f
-	fail_val "run me in a shadow paging mode: CPUID flags", %rbx
+	require_64m fail_val
+	require_shadow fail_val
 
 	/* 4095 roots, each with the kernel slot, and an address space each. */
-1:	lea roots(%rip), %rbx
+	lea roots(%rip), %rbx
 	lea handles(%rip), %r12
 	mov $SLOTS - 1, %r13d
 	lea kpdpt(%rip), %r14

@@ -12,7 +12,6 @@
  */
 #include "guest.h"
 
-#define RAM_END 0x4000000 /* --mem 64M; the pool (shadow modes) starts here */
 #define LAST_PAGE (RAM_END - 0x1000)
 #define TOP_PAGE 0xfffffffffffff000
 #define BIG 0xffffffffffffffff

@@ -34,9 +34,10 @@
  * teardown, the guest says "poolwrite: MODE: FAIL ..." and exits 1. Needs
  * --mem 64M and a shadow mode.
  */
+#define FAIL_PREFIX "poolwrite: FAIL "
 #include "guest.h"
+#include "report.inc"
 
-#define RAM_END 0x4000000
 #define USER_VA 0x8000000000 /* PML4 slot 1 */
 #define DATA_VA (USER_VA + 0x1000)
 #define PTE_USER_RW 0x7
@@ -46,28 +47,12 @@
 #define BOGUS_LEAF 0x000ffffffffff067 /* present, writable, user, A, D */
 #define SCAN_PAGES 64                  /* pool pages searched in mode early */
 
-/* fail "message": prints "poolwrite: FAIL message" and exits 1. */
-.macro fail msg
-	.pushsection .rodata
-9:	.asciz "poolwrite: FAIL \msg\n"
-	.popsection
-	lea 9b(%rip), %rdi
-	jmp die
-.endm
-
 	.text
 	.globl guest_main
 guest_main:
-	call ram_end
-	cmp $RAM_END, %rax
-	je 1f
-	fail "run me with --mem 64M"
-1:	mov $UMBRA_CPUID_INFO, %eax
-	cpuid
-	test $UMBRA_CPUID_F_SHADOW, %ebx
-	jnz 1f
-	fail "run me in a shadow paging mode"
-1:	call cmdline
+	require_64m
+	require_shadow
+	call cmdline
 	mov %rax, %rbx
 	lea early_name(%rip), %rdi
 	mov %rbx, %rsi

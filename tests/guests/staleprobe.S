@@ -37,9 +37,10 @@
  * failure ("staleprobe: FAIL <what>": a hypercall refused, a first access
  * that did not see the old translation, an unexpected fault).
  */
+#define FAIL_PREFIX "staleprobe: FAIL "
 #include "guest.h"
+#include "report.inc"
 
-#define RAM_END 0x4000000
 #define USER_VA 0x8000000000	/* PML4 slot 1 */
 #define TABLE 0x7		/* a table link: present, writable, user */
 #define KPDE_2M 0x87		/* the kernel slot: present, writable, user, 2 MiB */
@@ -83,24 +84,6 @@
 #define UPD_VA 0
 #define UPD_VALUE 8
 
-/* fail "message": prints "staleprobe: FAIL message" and exits 1. */
-.macro fail msg
-	.pushsection .rodata
-9:	.asciz "staleprobe: FAIL \msg\n"
-	.popsection
-	lea 9b(%rip), %rdi
-	jmp die
-.endm
-
-/* say "text": puts(text). */
-.macro say text
-	.pushsection .rodata
-9:	.asciz "\text"
-	.popsection
-	lea 9b(%rip), %rdi
-	call puts
-.endm
-
 .macro phase nr
 	mov $\nr, %edi
 	HC(UMBRA_HC_PHASE)
@@ -109,16 +92,9 @@
 	.text
 	.globl guest_main
 guest_main:
-	call ram_end
-	cmp $RAM_END, %rax
-	je 1f
-	fail "run me with --mem 64M"
-1:	mov $UMBRA_CPUID_INFO, %eax
-	cpuid
-	test $UMBRA_CPUID_F_SHADOW, %ebx
-	jnz 1f
-	fail "run me in a shadow paging mode"
-1:	lea pf_handler(%rip), %rdi
+	require_64m
+	require_shadow
+	lea pf_handler(%rip), %rdi
 	call usermode_setup
 	phase UMBRA_PHASE_SETUP
 	lea root_p(%rip), %rdi

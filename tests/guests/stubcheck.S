@@ -33,9 +33,10 @@
  * Prints "stubcheck: ok at cplN" and exits 0, or
  * "stubcheck: FAIL <case>: <what>" and exits 1.
  */
+#define FAIL_PREFIX "stubcheck: FAIL "
 #include "guest.h"
+#include "report.inc"
 
-#define RAM_END 0x4000000
 #define USER_VA 0x8000000000	/* PML4 slot 1 */
 #define TABLE 0x7		/* a table link: present, writable, user */
 #define KPDE_2M 0x87		/* the kernel slot: present, writable, user, 2 MiB */
@@ -63,22 +64,6 @@
  * PD entries 1..4. */
 #define LEAF_VA(i) (USER_VA + (i) * 0x1000)
 #define PD_VA(i) (USER_VA + ((i) + 1) * 0x200000)
-
-.macro fail msg
-	.pushsection .rodata
-9:	.asciz "stubcheck: FAIL \msg\n"
-	.popsection
-	lea 9b(%rip), %rdi
-	jmp die
-.endm
-
-.macro say text
-	.pushsection .rodata
-9:	.asciz "\text"
-	.popsection
-	lea 9b(%rip), %rdi
-	call puts
-.endm
 
 /* check name, form (imm or dx), flags, expected %rax: runs the case that
  * regs_in holds (the caller set %rax and the arguments). */
@@ -126,16 +111,9 @@
 	.text
 	.globl guest_main
 guest_main:
-	call ram_end
-	cmp $RAM_END, %rax
-	je 1f
-	fail "run me with --mem 64M"
-1:	mov $UMBRA_CPUID_INFO, %eax
-	cpuid
-	test $UMBRA_CPUID_F_SHADOW, %ebx
-	jnz 1f
-	fail "run me in a shadow paging mode"
-1:	call cmdline
+	require_64m
+	require_shadow
+	call cmdline
 	mov %rax, %r12
 	mov %r12, %rdi
 	lea arg_cpl3(%rip), %rsi
