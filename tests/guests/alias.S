@@ -51,6 +51,7 @@
 #define FAIL_PREFIX ""
 #include "guest.h"
 #include "report.inc"
+#include "tables.inc"
 
 #define USER_VA 0x8000000000  /* PML4 slot 1 */
 #define SLOT2_VA 0x10000000000 /* PML4 slot 2 */
@@ -63,9 +64,6 @@
 #define PTE_USER_RO 0x5
 #define PTE_USER_RW 0x7
 #define PTE_USER_RO_A 0x25 /* present, user, accessed */
-#define PTE_KERNEL 0x3
-#define PDE_KERNEL_2M 0x83
-#define TSS_SEL 0x28
 #define SECRET 0x5ec7e75ec7e75ec7
 #define VALUE_1 0x1111111111111111
 #define VALUE_2 0x2222222222222222
@@ -511,23 +509,7 @@ setup_cpu:
 	mov $0x8e, %edx			/* interrupt gate, DPL 0 */
 	call set_gate
 	lidt idt_ptr(%rip)
-	lea interrupt_stack_top(%rip), %rax
-	mov %rax, tss+4(%rip)		/* RSP0 */
-	lea tss(%rip), %rax		/* the TSS descriptor: base below 4 GiB */
-	mov %rax, %rcx
-	shl $40, %rcx
-	shr $24, %rcx			/* base 23:0 at bits 16..39 */
-	mov %rax, %rdx
-	shr $24, %rdx
-	shl $56, %rdx			/* base 31:24 at bits 56..63 */
-	or %rdx, %rcx
-	or $0x67, %rcx			/* limit */
-	movabs $0x0000890000000000, %rdx /* present, available 64-bit TSS */
-	or %rdx, %rcx
-	mov %rcx, gdt_tss(%rip)
-	lgdt gdt_ptr(%rip)
-	mov $TSS_SEL, %ax
-	ltr %ax
+	load_tss
 	ret
 
 /* set_gate(rsi = handler, ecx = vector, edx = type and DPL) */
@@ -661,63 +643,27 @@ upd_va:	.quad 0
 upd_value: .quad 0
 upd_level: .long 0
 	.long 0
-gdt:
-	.quad 0
-	.quad 0x00af9a000000ffff	/* 0x08: kernel code */
-	.quad 0x00cf92000000ffff	/* 0x10: kernel data */
-	.quad 0x00affa000000ffff	/* 0x18: user code */
-	.quad 0x00cff2000000ffff	/* 0x20: user data */
-gdt_tss:
-	.quad 0, 0			/* 0x28: the TSS, filled in by setup_cpu */
-gdt_end:
-gdt_ptr:
-	.word gdt_end - gdt - 1
-	.quad gdt
+	gdt_with_tss
 idt_ptr:
 	.word 15 * 16 - 1
 	.quad idt
-	.balign 16
-tss:
-	.fill 104, 1, 0
+	tss64
 
 	.balign 4096
 idt:
 	.fill 512, 8, 0
 
 /* The kernel slot: RAM only (64 MiB by 2 MiB pages), supervisor. */
-	.balign 4096
-kpdpt:
-	.quad kpd + PTE_KERNEL
-	.fill 511, 8, 0
-kpd:
-	.set i, 0
-	.rept RAM_END >> 21
-	.quad (i << 21) | PDE_KERNEL_2M
-	.set i, i + 1
-	.endr
-	.fill 512 - (RAM_END >> 21), 8, 0
+	kernel_slot PTE_KERNEL, PDE_KERNEL_2M
 
 /* A's tables, contiguous and in this order (fork_b copies them as one
  * block): root, PDPT, PD, PT (USER_VA), PT2 (USER_VA + 2 MiB). */
-root_a:
-	.quad kpdpt + PTE_KERNEL
-	.quad pdpt_a + PTE_USER_RW
-	.fill 510, 8, 0
-pdpt_a:
-	.quad pd_a + PTE_USER_RW
-	.fill 511, 8, 0
-pd_a:
-	.quad pt_a + PTE_USER_RW
-	.quad pt_a2 + PTE_USER_RW
-	.fill 510, 8, 0
-pt_a:
-	.quad user_code + PTE_USER_RO
-	.quad data_1 + PTE_USER_RW
-	.quad user_stack + PTE_USER_RW
-	.fill 509, 8, 0			/* [3]: the alias, in mode leaf */
-pt_a2:
-	.quad data_2 + PTE_USER_RW
-	.fill 511, 8, 0
+	table root_a, kpdpt + PTE_KERNEL, pdpt_a + PTE_USER_RW
+	table pdpt_a, pd_a + PTE_USER_RW
+	table pd_a, pt_a + PTE_USER_RW, pt_a2 + PTE_USER_RW
+	/* pt_a[3]: the alias, in mode leaf */
+	table pt_a, user_code + PTE_USER_RO, data_1 + PTE_USER_RW, user_stack + PTE_USER_RW
+	table pt_a2, data_2 + PTE_USER_RW
 
 data_1:
 	.rept 512

@@ -24,6 +24,7 @@
 #define FAIL_PREFIX "astest: FAIL "
 #include "guest.h"
 #include "report.inc"
+#include "tables.inc"
 
 #define USER_VA 0x8000000000 /* PML4 slot 1 */
 #define DATA_VA (USER_VA + 0x1000)
@@ -33,7 +34,6 @@
 #define PTE_USER_RW_AD 0x67  /* ... accessed and dirty: installed directly */
 #define PTE_KERNEL 0x3       /* present, writable */
 #define PDE_KERNEL_2M 0x83   /* present, writable, 2 MiB */
-#define TSS_SEL 0x28
 #define VALUE_1 0x1111111111111111
 #define VALUE_2 0x2222222222222222
 #define VALUE_X 0x5555555555555555
@@ -329,23 +329,7 @@ setup_cpu:
 	mov $0x8e, %edx			/* interrupt gate, DPL 0 */
 	call set_gate
 	lidt idt_ptr(%rip)
-	lea interrupt_stack_top(%rip), %rax
-	mov %rax, tss+4(%rip)		/* RSP0 */
-	lea tss(%rip), %rax		/* the TSS descriptor: base below 4 GiB */
-	mov %rax, %rcx
-	shl $40, %rcx
-	shr $24, %rcx			/* base 23:0 at bits 16..39 */
-	mov %rax, %rdx
-	shr $24, %rdx
-	shl $56, %rdx			/* base 31:24 at bits 56..63 */
-	or %rdx, %rcx
-	or $0x67, %rcx			/* limit */
-	movabs $0x0000890000000000, %rdx /* present, available 64-bit TSS */
-	or %rdx, %rcx
-	mov %rcx, gdt_tss(%rip)
-	lgdt gdt_ptr(%rip)
-	mov $TSS_SEL, %ax
-	ltr %ax
+	load_tss
 	ret
 
 /* set_gate(rsi = handler, ecx = vector, edx = type and DPL) */
@@ -405,59 +389,25 @@ upd:				/* struct umbra_pt_update */
 upd_value:
 	.quad 0
 	.long 1, 0
-gdt:
-	.quad 0
-	.quad 0x00af9a000000ffff	/* 0x08: kernel code */
-	.quad 0x00cf92000000ffff	/* 0x10: kernel data */
-	.quad 0x00affa000000ffff	/* 0x18: user code */
-	.quad 0x00cff2000000ffff	/* 0x20: user data */
-gdt_tss:
-	.quad 0, 0			/* 0x28: the TSS, filled in by setup_cpu */
-gdt_end:
-gdt_ptr:
-	.word gdt_end - gdt - 1
-	.quad gdt
+	gdt_with_tss
 idt_ptr:
 	.word 15 * 16 - 1
 	.quad idt
-	.balign 16
-tss:
-	.fill 104, 1, 0
+	tss64
 
 	.balign 4096
 idt:
 	.fill 512, 8, 0
 
 /* The kernel slot: RAM only (64 MiB by 2 MiB pages), supervisor. */
-	.balign 4096
-kpdpt:
-	.quad kpd + PTE_KERNEL
-	.fill 511, 8, 0
-kpd:
-	.set i, 0
-	.rept RAM_END >> 21
-	.quad (i << 21) | PDE_KERNEL_2M
-	.set i, i + 1
-	.endr
-	.fill 512 - (RAM_END >> 21), 8, 0
+	kernel_slot PTE_KERNEL, PDE_KERNEL_2M
 
 /* A's tables: root, user PDPT, PD, PT, in this order (the fork copies them
  * as one block to B's). */
-root_a:
-	.quad kpdpt + PTE_KERNEL
-	.quad pdpt_a + PTE_USER_RW
-	.fill 510, 8, 0
-pdpt_a:
-	.quad pd_a + PTE_USER_RW
-	.fill 511, 8, 0
-pd_a:
-	.quad pt_a + PTE_USER_RW
-	.fill 511, 8, 0
-pt_a:
-	.quad user_code + PTE_USER_RO
-	.quad data_1 + PTE_USER_RW
-	.quad user_stack + PTE_USER_RW
-	.fill 509, 8, 0
+	table root_a, kpdpt + PTE_KERNEL, pdpt_a + PTE_USER_RW
+	table pdpt_a, pd_a + PTE_USER_RW
+	table pd_a, pt_a + PTE_USER_RW
+	table pt_a, user_code + PTE_USER_RO, data_1 + PTE_USER_RW, user_stack + PTE_USER_RW
 
 data_1:
 	.rept 512

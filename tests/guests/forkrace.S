@@ -40,6 +40,7 @@
 #define FAIL_PREFIX "forkrace: FAIL "
 #include "guest.h"
 #include "report.inc"
+#include "tables.inc"
 
 #define USER_VA 0x8000000000 /* PML4 slot 1 */
 #define NPD 4 /* PDs in each tree: the second pass outlasts a host time slice */
@@ -48,8 +49,6 @@
 #define PTE_USER_RW 0x7
 #define PTE_USER_RW_AD 0x67
 #define PTE_W 0x2
-#define PTE_KERNEL 0x3
-#define PDE_KERNEL_2M 0x83
 
 	.text
 	.globl guest_main
@@ -295,30 +294,14 @@ as_a:	.quad 0
 wins:	.quad 0
 
 /* The kernel slot: RAM only (64 MiB by 2 MiB pages), supervisor. */
-	.balign 4096
-kpdpt:
-	.quad kpd + PTE_KERNEL
-	.fill 511, 8, 0
-kpd:
-	.set i, 0
-	.rept RAM_END >> 21
-	.quad (i << 21) | PDE_KERNEL_2M
-	.set i, i + 1
-	.endr
-	.fill 512 - (RAM_END >> 21), 8, 0
+	kernel_slot PTE_KERNEL, PDE_KERNEL_2M
 
 /* The parent's tree and the child's copy: slot 1 -> PDPT -> NPD PDs ->
  * 512 PTs each (vCPU 1 fills the PDPTs, PDs and PTs). */
-root_p:
-	.quad kpdpt + PTE_KERNEL
-	.quad pdpt_p + PTE_USER_RW
-	.fill 510, 8, 0
+	table root_p, kpdpt + PTE_KERNEL, pdpt_p + PTE_USER_RW
 pdpt_p:				/* vCPU 1 links the PDs */
 	.fill 512, 8, 0
-root_c:
-	.quad kpdpt + PTE_KERNEL
-	.quad pdpt_c + PTE_USER_RW
-	.fill 510, 8, 0
+	table root_c, kpdpt + PTE_KERNEL, pdpt_c + PTE_USER_RW
 pdpt_c:
 	.fill 512, 8, 0
 data_page:

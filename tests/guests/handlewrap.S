@@ -32,11 +32,10 @@
 #define FAIL_PREFIX "handlewrap: FAIL "
 #include "guest.h"
 #include "report.inc"
+#include "tables.inc"
 
 #define SLOTS 4096  /* MMU_MAX_ADDRESS_SPACES */
 #define CYCLES 0x10000 /* one more generation than 16 bits hold */
-#define PTE_KERNEL 0x3
-#define PDE_KERNEL_2M 0x83
 #define E(x) (-(x))
 
 	.text
@@ -192,17 +191,7 @@ h0:	.quad 0
 t0:	.quad 0
 
 /* The kernel slot: RAM only (64 MiB by 2 MiB pages), supervisor. */
-	.balign 4096
-kpdpt:
-	.quad kpd + PTE_KERNEL
-	.fill 511, 8, 0
-kpd:
-	.set i, 0
-	.rept RAM_END >> 21
-	.quad (i << 21) | PDE_KERNEL_2M
-	.set i, i + 1
-	.endr
-	.fill 512 - (RAM_END >> 21), 8, 0
+	kernel_slot PTE_KERNEL, PDE_KERNEL_2M
 
 	.bss
 	.balign 4096

@@ -37,12 +37,11 @@
 #define FAIL_PREFIX "poolwrite: FAIL "
 #include "guest.h"
 #include "report.inc"
+#include "tables.inc"
 
 #define USER_VA 0x8000000000 /* PML4 slot 1 */
 #define DATA_VA (USER_VA + 0x1000)
 #define PTE_USER_RW 0x7
-#define PTE_KERNEL 0x3
-#define PDE_KERNEL_2M 0x83
 #define FRAME_MASK 0x000ffffffffff000
 #define BOGUS_LEAF 0x000ffffffffff067 /* present, writable, user, A, D */
 #define SCAN_PAGES 64                  /* pool pages searched in mode early */
@@ -209,32 +208,12 @@ as_a:	.quad 0
 mode:	.quad 0
 
 /* The kernel slot: RAM only (64 MiB by 2 MiB pages), supervisor. */
-	.balign 4096
-kpdpt:
-	.quad kpd + PTE_KERNEL
-	.fill 511, 8, 0
-kpd:
-	.set i, 0
-	.rept RAM_END >> 21
-	.quad (i << 21) | PDE_KERNEL_2M
-	.set i, i + 1
-	.endr
-	.fill 512 - (RAM_END >> 21), 8, 0
+	kernel_slot PTE_KERNEL, PDE_KERNEL_2M
 
 /* A: one data page at DATA_VA. */
-root_a:
-	.quad kpdpt + PTE_KERNEL
-	.quad pdpt_a + PTE_USER_RW
-	.fill 510, 8, 0
-pdpt_a:
-	.quad pd_a + PTE_USER_RW
-	.fill 511, 8, 0
-pd_a:
-	.quad pt_a + PTE_USER_RW
-	.fill 511, 8, 0
-pt_a:
-	.quad 0
-	.quad data_page + PTE_USER_RW
-	.fill 510, 8, 0
+	table root_a, kpdpt + PTE_KERNEL, pdpt_a + PTE_USER_RW
+	table pdpt_a, pd_a + PTE_USER_RW
+	table pd_a, pt_a + PTE_USER_RW
+	table pt_a, 0, data_page + PTE_USER_RW
 data_page:
 	.fill 512, 8, 0

@@ -40,6 +40,7 @@
 #define FAIL_PREFIX "staleprobe: FAIL "
 #include "guest.h"
 #include "report.inc"
+#include "tables.inc"
 
 #define USER_VA 0x8000000000	/* PML4 slot 1 */
 #define TABLE 0x7		/* a table link: present, writable, user */
@@ -514,26 +515,11 @@ run0:
 	.long 2, 0
 
 /* The kernel slot: RAM by 2 MiB pages. */
-	.balign 4096
-kpdpt:
-	.quad kpd + TABLE
-	.fill 511, 8, 0
-kpd:
-	.set i, 0
-	.rept RAM_END >> 21
-	.quad (i << 21) | KPDE_2M
-	.set i, i + 1
-	.endr
-	.fill 512 - (RAM_END >> 21), 8, 0
+	kernel_slot TABLE, KPDE_2M
 
 /* P: steps 1-3. */
-root_p:
-	.quad kpdpt + TABLE
-	.quad pdpt_p + TABLE
-	.fill 510, 8, 0
-pdpt_p:
-	.quad pd_p + TABLE
-	.fill 511, 8, 0
+	table root_p, kpdpt + TABLE, pdpt_p + TABLE
+	table pdpt_p, pd_p + TABLE
 pd_p:
 	.quad pt_p + TABLE
 	.quad pt3a_3 + TABLE		/* PD_VA3 */
@@ -546,46 +532,23 @@ pt_p:
 	.quad frame_w0 + LEAF_RW	/* NARROW_VA0 */
 	.fill 508, 8, 0
 /* Step 3's PTs: the old ones, and the fresh ones the PD entries move to. */
-pt3a_3:
-	.quad frame_c0 + LEAF_RO
-	.fill 511, 8, 0
-pt3a_0:
-	.quad frame_c0 + LEAF_RO
-	.fill 511, 8, 0
-pt3b_3:
-	.quad frame_c + LEAF_RO
-	.fill 511, 8, 0
-pt3b_0:
-	.quad frame_c + LEAF_RO
-	.fill 511, 8, 0
+	table pt3a_3, frame_c0 + LEAF_RO
+	table pt3a_0, frame_c0 + LEAF_RO
+	table pt3b_3, frame_c + LEAF_RO
+	table pt3b_0, frame_c + LEAF_RO
 
 /* Step 4's address spaces: REUSE_VA -> the round's frame (pt_t[0]). */
-root_t:
-	.quad kpdpt + TABLE
-	.quad pdpt_t + TABLE
-	.fill 510, 8, 0
-pdpt_t:
-	.quad pd_t + TABLE
-	.fill 511, 8, 0
-pd_t:
-	.quad pt_t + TABLE
-	.fill 511, 8, 0
+	table root_t, kpdpt + TABLE, pdpt_t + TABLE
+	table pdpt_t, pd_t + TABLE
+	table pd_t, pt_t + TABLE
 pt_t:
 	.fill 512, 8, 0
 
 /* The frames: only their first quadword is read. */
-frame_a:
-	.quad VALUE_A
-	.fill 511, 8, 0
-frame_b:
-	.quad VALUE_B
-	.fill 511, 8, 0
-frame_c0:
-	.quad VALUE_C0
-	.fill 511, 8, 0
-frame_c:
-	.quad VALUE_C
-	.fill 511, 8, 0
+	table frame_a, VALUE_A
+	table frame_b, VALUE_B
+	table frame_c0, VALUE_C0
+	table frame_c, VALUE_C
 
 	.bss
 	.balign 4096

@@ -36,6 +36,7 @@
 #define FAIL_PREFIX "stubcheck: FAIL "
 #include "guest.h"
 #include "report.inc"
+#include "tables.inc"
 
 #define USER_VA 0x8000000000	/* PML4 slot 1 */
 #define TABLE 0x7		/* a table link: present, writable, user */
@@ -558,30 +559,12 @@ partial_batch:
 
 /* The kernel slot: RAM by 2 MiB pages, user-accessible (CPL 3 runs the
  * cases from the image). */
-	.balign 4096
-kpdpt:
-	.quad kpd + TABLE
-	.fill 511, 8, 0
-kpd:
-	.set i, 0
-	.rept RAM_END >> 21
-	.quad (i << 21) | KPDE_2M
-	.set i, i + 1
-	.endr
-	.fill 512 - (RAM_END >> 21), 8, 0
+	kernel_slot TABLE, KPDE_2M
 
 /* Address space 1. */
-root_1:
-	.quad kpdpt + TABLE
-	.quad pdpt_1 + TABLE
-	.fill 510, 8, 0
-pdpt_1:
-	.quad pd_1 + TABLE
-	.fill 511, 8, 0
-pd_1:
-	.quad pt_l + TABLE
-	.quad pt_a0 + TABLE, pt_a1 + TABLE, pt_a2 + TABLE, pt_a3 + TABLE
-	.fill 507, 8, 0
+	table root_1, kpdpt + TABLE, pdpt_1 + TABLE
+	table pdpt_1, pd_1 + TABLE
+	table pd_1, pt_l + TABLE, pt_a0 + TABLE, pt_a1 + TABLE, pt_a2 + TABLE, pt_a3 + TABLE
 pt_l:
 	.rept 5
 	.quad leaf_frame + LEAF_RW

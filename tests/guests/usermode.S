@@ -7,8 +7,8 @@
  * code, before and after they move onto shadow roots.
  */
 #include "guest.h"
+#include "tables.inc"
 
-#define TSS_SEL 0x28
 #define NR_VECTORS 32
 #define GATE_KERNEL 0x8e	/* present, 64-bit interrupt gate, DPL 0 */
 #define GATE_USER 0xee		/* ... DPL 3: int3 works from CPL 3 */
@@ -41,23 +41,7 @@ usermode_setup:
 	mov $GATE_KERNEL, %edx
 	call set_gate
 	lidt idt_ptr(%rip)
-	lea interrupt_stack_top(%rip), %rax
-	mov %rax, tss+4(%rip)		/* RSP0 */
-	lea tss(%rip), %rax		/* the TSS descriptor: base below 4 GiB */
-	mov %rax, %rcx
-	shl $40, %rcx
-	shr $24, %rcx			/* base 23:0 at bits 16..39 */
-	mov %rax, %rdx
-	shr $24, %rdx
-	shl $56, %rdx			/* base 31:24 at bits 56..63 */
-	or %rdx, %rcx
-	or $0x67, %rcx			/* limit */
-	movabs $0x0000890000000000, %rdx /* present, available 64-bit TSS */
-	or %rdx, %rcx
-	mov %rcx, gdt_tss(%rip)
-	lgdt gdt_ptr(%rip)
-	mov $TSS_SEL, %ax
-	ltr %ax
+	load_tss
 	pop %rbx
 	ret
 
@@ -131,24 +115,11 @@ unexpected_msg:
 	.balign 8
 kernel_rsp:
 	.quad 0
-gdt:
-	.quad 0
-	.quad 0x00af9a000000ffff	/* 0x08: kernel code */
-	.quad 0x00cf92000000ffff	/* 0x10: kernel data */
-	.quad 0x00affa000000ffff	/* 0x18: user code */
-	.quad 0x00cff2000000ffff	/* 0x20: user data */
-gdt_tss:
-	.quad 0, 0			/* 0x28: the TSS, filled in by usermode_setup */
-gdt_end:
-gdt_ptr:
-	.word gdt_end - gdt - 1
-	.quad gdt
+	gdt_with_tss
 idt_ptr:
 	.word NR_VECTORS * 16 - 1
 	.quad idt
-	.balign 16
-tss:
-	.fill 104, 1, 0
+	tss64
 	.balign 16
 idt:
 	.fill NR_VECTORS * 2, 8, 0
