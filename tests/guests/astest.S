@@ -198,13 +198,6 @@ shadow_mode:
 	xor %eax, %eax
 	ret
 
-die:
-	call puts
-	mov $1, %edi
-	HC(UMBRA_HC_EXIT)
-1:	hlt
-	jmp 1b
-
 /* repoint(rdi = entry, rsi = table): the entry's flags, the table's address. */
 repoint:
 	mov (%rdi), %rax

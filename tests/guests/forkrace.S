@@ -139,19 +139,6 @@ attempt:
 	xor %eax, %eax
 	ret
 
-/* die_val(rdi = message, rsi = value): prints both, exits 1. */
-die_val:
-	push %rsi
-	call puts
-	pop %rdi
-	call put_hex
-	lea newline(%rip), %rdi
-	call puts
-	mov $1, %edi
-	HC(UMBRA_HC_EXIT)
-1:	hlt
-	jmp 1b
-
 /* vCPU 1, started at CPL 0 on the boot tables: on to CPL 3. */
 racer_start:
 	push $GUEST_USER_DS
@@ -274,8 +261,6 @@ ok_msg2:
 	.asciz " forks, the tables aliased during "
 ok_msg3:
 	.asciz " of them\n"
-newline:
-	.asciz "\n"
 
 	.data
 	.balign 64

@@ -156,19 +156,6 @@ guest_main:
 	xor %eax, %eax
 	ret
 
-/* die_val(rdi = message, rsi = value): prints both, exits 1. */
-die_val:
-	push %rsi
-	call puts
-	pop %rdi
-	call put_hex
-	lea newline(%rip), %rdi
-	call puts
-	mov $1, %edi
-	HC(UMBRA_HC_EXIT)
-1:	hlt
-	jmp 1b
-
 	.section .rodata
 ok_msg:
 	.asciz "handlewrap: ok: after "
@@ -182,8 +169,6 @@ time_msg2:
 	.asciz " creates and destroys: "
 time_msg3:
 	.asciz " ns\n"
-newline:
-	.asciz "\n"
 
 	.data
 	.balign 8

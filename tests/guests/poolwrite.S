@@ -183,13 +183,6 @@ word_is:
 4:	mov $1, %eax
 	ret
 
-die:
-	call puts
-	mov $1, %edi
-	HC(UMBRA_HC_EXIT)
-1:	hlt
-	jmp 1b
-
 	.section .rodata
 early_name:
 	.asciz "early"

@@ -454,15 +454,7 @@ fault_loop:
 	call put_hex
 	say "\n"
 	mov $STALE_STATUS, %edi
-	jmp exit
-
-die:
-	call puts
-	mov $1, %edi
-exit:
-	HC(UMBRA_HC_EXIT)
-1:	hlt
-	jmp 1b
+	jmp guest_exit
 
 	.section .rodata
 leaf_name:

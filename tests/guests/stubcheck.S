@@ -477,14 +477,6 @@ pf_handler:
 	say "\n"
 	jmp exit_failed
 
-die:
-	call puts
-exit_failed:
-	mov $1, %edi
-	HC(UMBRA_HC_EXIT)
-1:	hlt
-	jmp 1b
-
 	.section .rodata
 arg_cpl3:
 	.asciz "cpl3"

@@ -101,11 +101,7 @@ bp_handler:
 /* Any other exception: nothing these guests expect; stop with status 1. */
 unexpected:
 	lea unexpected_msg(%rip), %rdi
-	call puts
-	mov $1, %edi
-	HC(UMBRA_HC_EXIT)
-1:	hlt
-	jmp 1b
+	jmp die
 
 	.section .rodata
 unexpected_msg:

@@ -56,7 +56,7 @@ tests_guests_flushprobe_elf_LDFLAGS = $(TEST_GUEST_LINK)
 tests_guests_flushprobe_elf_DEPENDENCIES = $(TEST_GUEST_LDS)
 
 noinst_PROGRAMS += tests/guests/astest.elf
-tests_guests_astest_elf_SOURCES = tests/guests/boot.S tests/guests/astest.S
+tests_guests_astest_elf_SOURCES = tests/guests/boot.S tests/guests/astest.S tests/guests/exit.S
 tests_guests_astest_elf_CPPFLAGS = $(TEST_GUEST_INCLUDES)
 tests_guests_astest_elf_CCASFLAGS = $(GUEST_CCASFLAGS)
 tests_guests_astest_elf_CFLAGS = $(GUEST_CFLAGS)
@@ -65,7 +65,7 @@ tests_guests_astest_elf_DEPENDENCIES = $(TEST_GUEST_LDS)
 
 noinst_PROGRAMS += tests/guests/staleprobe.elf
 tests_guests_staleprobe_elf_SOURCES = tests/guests/boot.S tests/guests/usermode.S \
-	tests/guests/staleprobe.S
+	tests/guests/staleprobe.S tests/guests/exit.S
 tests_guests_staleprobe_elf_CPPFLAGS = $(TEST_GUEST_INCLUDES)
 tests_guests_staleprobe_elf_CCASFLAGS = $(GUEST_CCASFLAGS)
 tests_guests_staleprobe_elf_CFLAGS = $(GUEST_CFLAGS)
@@ -74,7 +74,7 @@ tests_guests_staleprobe_elf_DEPENDENCIES = $(TEST_GUEST_LDS)
 
 noinst_PROGRAMS += tests/guests/stubcheck.elf
 tests_guests_stubcheck_elf_SOURCES = tests/guests/boot.S tests/guests/usermode.S \
-	tests/guests/stubcheck.S
+	tests/guests/stubcheck.S tests/guests/exit.S
 tests_guests_stubcheck_elf_CPPFLAGS = $(TEST_GUEST_INCLUDES)
 tests_guests_stubcheck_elf_CCASFLAGS = $(GUEST_CCASFLAGS)
 tests_guests_stubcheck_elf_CFLAGS = $(GUEST_CFLAGS)
@@ -147,7 +147,7 @@ TESTS += tests/vmm/unit
 ## Hostile guests (issue 10, docs/hostile.md): one per class of attack
 ## on the shadow MMU, each run by its script below.
 noinst_PROGRAMS += tests/guests/poolwrite.elf
-tests_guests_poolwrite_elf_SOURCES = tests/guests/boot.S tests/guests/poolwrite.S
+tests_guests_poolwrite_elf_SOURCES = tests/guests/boot.S tests/guests/poolwrite.S tests/guests/exit.S
 tests_guests_poolwrite_elf_CPPFLAGS = $(TEST_GUEST_INCLUDES)
 tests_guests_poolwrite_elf_CCASFLAGS = $(GUEST_CCASFLAGS)
 tests_guests_poolwrite_elf_CFLAGS = $(GUEST_CFLAGS)
@@ -161,14 +161,14 @@ tests_guests_alias_elf_CFLAGS = $(GUEST_CFLAGS)
 tests_guests_alias_elf_LDFLAGS = $(TEST_GUEST_LINK)
 tests_guests_alias_elf_DEPENDENCIES = $(TEST_GUEST_LDS)
 noinst_PROGRAMS += tests/guests/handlewrap.elf
-tests_guests_handlewrap_elf_SOURCES = tests/guests/boot.S tests/guests/handlewrap.S
+tests_guests_handlewrap_elf_SOURCES = tests/guests/boot.S tests/guests/handlewrap.S tests/guests/exit.S
 tests_guests_handlewrap_elf_CPPFLAGS = $(TEST_GUEST_INCLUDES)
 tests_guests_handlewrap_elf_CCASFLAGS = $(GUEST_CCASFLAGS)
 tests_guests_handlewrap_elf_CFLAGS = $(GUEST_CFLAGS)
 tests_guests_handlewrap_elf_LDFLAGS = $(TEST_GUEST_LINK)
 tests_guests_handlewrap_elf_DEPENDENCIES = $(TEST_GUEST_LDS)
 noinst_PROGRAMS += tests/guests/forkrace.elf
-tests_guests_forkrace_elf_SOURCES = tests/guests/boot.S tests/guests/forkrace.S
+tests_guests_forkrace_elf_SOURCES = tests/guests/boot.S tests/guests/forkrace.S tests/guests/exit.S
 tests_guests_forkrace_elf_CPPFLAGS = $(TEST_GUEST_INCLUDES)
 tests_guests_forkrace_elf_CCASFLAGS = $(GUEST_CCASFLAGS)
 tests_guests_forkrace_elf_CFLAGS = $(GUEST_CFLAGS)
