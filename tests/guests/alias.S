@@ -570,26 +570,6 @@ exit1:
 1:	hlt
 	jmp 1b
 
-/* word_is(rdi = name, rsi = command line) -> eax 1 if its first word is name. */
-word_is:
-1:	movzbl (%rdi), %eax
-	movzbl (%rsi), %ecx
-	test %eax, %eax
-	jz 2f
-	cmp %eax, %ecx
-	jne 3f
-	inc %rdi
-	inc %rsi
-	jmp 1b
-2:	cmp $' ', %ecx
-	je 4f
-	test %ecx, %ecx
-	je 4f
-3:	xor %eax, %eax
-	ret
-4:	mov $1, %eax
-	ret
-
 /* The user program: position-independent, one page, mapped at USER_VA. */
 	.balign 4096
 user_code:

@@ -147,14 +147,14 @@ TESTS += tests/vmm/unit
 ## Hostile guests (issue 10, docs/hostile.md): one per class of attack
 ## on the shadow MMU, each run by its script below.
 noinst_PROGRAMS += tests/guests/poolwrite.elf
-tests_guests_poolwrite_elf_SOURCES = tests/guests/boot.S tests/guests/poolwrite.S tests/guests/exit.S
+tests_guests_poolwrite_elf_SOURCES = tests/guests/boot.S tests/guests/poolwrite.S tests/guests/modes.S tests/guests/exit.S
 tests_guests_poolwrite_elf_CPPFLAGS = $(TEST_GUEST_INCLUDES)
 tests_guests_poolwrite_elf_CCASFLAGS = $(GUEST_CCASFLAGS)
 tests_guests_poolwrite_elf_CFLAGS = $(GUEST_CFLAGS)
 tests_guests_poolwrite_elf_LDFLAGS = $(TEST_GUEST_LINK)
 tests_guests_poolwrite_elf_DEPENDENCIES = $(TEST_GUEST_LDS)
 noinst_PROGRAMS += tests/guests/alias.elf
-tests_guests_alias_elf_SOURCES = tests/guests/boot.S tests/guests/alias.S
+tests_guests_alias_elf_SOURCES = tests/guests/boot.S tests/guests/alias.S tests/guests/modes.S
 tests_guests_alias_elf_CPPFLAGS = $(TEST_GUEST_INCLUDES)
 tests_guests_alias_elf_CCASFLAGS = $(GUEST_CCASFLAGS)
 tests_guests_alias_elf_CFLAGS = $(GUEST_CFLAGS)
