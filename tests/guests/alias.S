@@ -502,31 +502,16 @@ pf_handler:
 setup_cpu:
 	lea bp_handler(%rip), %rsi
 	mov $3, %ecx
-	mov $0xee, %edx			/* interrupt gate, DPL 3 */
+	mov $GATE_USER, %edx
+	lea idt(%rip), %rdi
 	call set_gate
 	lea pf_handler(%rip), %rsi
 	mov $14, %ecx
-	mov $0x8e, %edx			/* interrupt gate, DPL 0 */
+	mov $GATE_KERNEL, %edx
+	lea idt(%rip), %rdi
 	call set_gate
 	lidt idt_ptr(%rip)
 	load_tss
-	ret
-
-/* set_gate(rsi = handler, ecx = vector, edx = type and DPL) */
-set_gate:
-	lea idt(%rip), %rdi
-	shl $4, %rcx
-	add %rcx, %rdi
-	mov %rsi, %rax
-	mov %ax, (%rdi)			/* offset 15:0 */
-	movw $GUEST_CS, 2(%rdi)
-	movb $0, 4(%rdi)
-	mov %dl, 5(%rdi)
-	shr $16, %rax
-	mov %ax, 6(%rdi)		/* offset 31:16 */
-	shr $16, %rax
-	mov %eax, 8(%rdi)		/* offset 63:32 */
-	movl $0, 12(%rdi)
 	ret
 
 /* ---- output ---- */

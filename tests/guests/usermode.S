@@ -10,8 +10,6 @@
 #include "tables.inc"
 
 #define NR_VECTORS 32
-#define GATE_KERNEL 0x8e	/* present, 64-bit interrupt gate, DPL 0 */
-#define GATE_USER 0xee		/* ... DPL 3: int3 works from CPL 3 */
 #define RFLAGS_IOPL3 0x3002	/* IOPL 3: CPL 3 may make hypercalls */
 
 	.text
@@ -28,6 +26,7 @@ usermode_setup:
 1:	lea unexpected(%rip), %rsi
 	mov $GATE_KERNEL, %edx
 	mov %ebx, %ecx
+	lea idt(%rip), %rdi
 	call set_gate
 	inc %ebx
 	cmp $NR_VECTORS, %ebx
@@ -35,31 +34,16 @@ usermode_setup:
 	lea bp_handler(%rip), %rsi
 	mov $3, %ecx
 	mov $GATE_USER, %edx
+	lea idt(%rip), %rdi
 	call set_gate
 	pop %rsi
 	mov $14, %ecx
 	mov $GATE_KERNEL, %edx
+	lea idt(%rip), %rdi
 	call set_gate
 	lidt idt_ptr(%rip)
 	load_tss
 	pop %rbx
-	ret
-
-/* set_gate(rsi = handler, ecx = vector, edx = type and DPL) */
-set_gate:
-	lea idt(%rip), %rdi
-	shl $4, %rcx
-	add %rcx, %rdi
-	mov %rsi, %rax
-	mov %ax, (%rdi)			/* offset 15:0 */
-	movw $GUEST_CS, 2(%rdi)
-	movb $0, 4(%rdi)
-	mov %dl, 5(%rdi)
-	shr $16, %rax
-	mov %ax, 6(%rdi)		/* offset 31:16 */
-	shr $16, %rax
-	mov %eax, 8(%rdi)		/* offset 63:32 */
-	movl $0, 12(%rdi)
 	ret
 
 /*
