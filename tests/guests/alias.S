@@ -52,6 +52,7 @@
 #include "guest.h"
 #include "report.inc"
 #include "tables.inc"
+#include "cpl3.inc"
 
 #define USER_VA 0x8000000000  /* PML4 slot 1 */
 #define SLOT2_VA 0x10000000000 /* PML4 slot 2 */
@@ -425,13 +426,7 @@ repoint:
  * AS_FAULT said, pf_va the address).
  */
 run_user:
-	push %rbx
-	push %rbp
-	push %r12
-	push %r13
-	push %r14
-	push %r15
-	mov %rsp, kernel_rsp(%rip)
+	kernel_save
 	movq $0, pf_count(%rip)
 	lea user_code(%rip), %rax	/* its address in the user mapping */
 	sub %rax, %rdi
@@ -451,15 +446,7 @@ run_user:
 
 /* #BP from the program's int3: back into run_user's caller. */
 bp_handler:
-	mov kernel_rsp(%rip), %rsp
-user_done:
-	pop %r15
-	pop %r14
-	pop %r13
-	pop %r12
-	pop %rbp
-	pop %rbx
-	ret
+	kernel_resume user_done
 
 /* #PF: ask the VMM; FIXED or SPURIOUS retries, anything else stops the
  * program. A #PF in the kernel is a bug of this guest. */
@@ -608,11 +595,7 @@ upd_va:	.quad 0
 upd_value: .quad 0
 upd_level: .long 0
 	.long 0
-	gdt_with_tss
-idt_ptr:
-	.word 15 * 16 - 1
-	.quad idt
-	tss64
+	cpu_tables 15
 
 	.balign 4096
 idt:

@@ -25,6 +25,7 @@
 #include "guest.h"
 #include "report.inc"
 #include "tables.inc"
+#include "cpl3.inc"
 
 #define USER_VA 0x8000000000 /* PML4 slot 1 */
 #define DATA_VA (USER_VA + 0x1000)
@@ -220,13 +221,7 @@ switch_to:
  * until it executes int3; returns its %rax.
  */
 run_user:
-	push %rbx
-	push %rbp
-	push %r12
-	push %r13
-	push %r14
-	push %r15
-	mov %rsp, kernel_rsp(%rip)
+	kernel_save
 	lea user_code(%rip), %rax	/* its address in the user mapping */
 	sub %rax, %rdi
 	movabs $USER_VA, %rax
@@ -241,14 +236,7 @@ run_user:
 
 /* #BP from the user program's int3: back into run_user's caller. */
 bp_handler:
-	mov kernel_rsp(%rip), %rsp
-	pop %r15
-	pop %r14
-	pop %r13
-	pop %r12
-	pop %rbp
-	pop %rbx
-	ret
+	kernel_resume
 
 /* #PF: ask the VMM; a guest fault must be the child's copy-on-write write. */
 pf_handler:
@@ -367,11 +355,7 @@ upd:				/* struct umbra_pt_update */
 upd_value:
 	.quad 0
 	.long 1, 0
-	gdt_with_tss
-idt_ptr:
-	.word 15 * 16 - 1
-	.quad idt
-	tss64
+	cpu_tables 15
 
 	.balign 4096
 idt:

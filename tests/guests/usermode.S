@@ -8,6 +8,7 @@
  */
 #include "guest.h"
 #include "tables.inc"
+#include "cpl3.inc"
 
 #define NR_VECTORS 32
 #define RFLAGS_IOPL3 0x3002	/* IOPL 3: CPL 3 may make hypercalls */
@@ -54,13 +55,7 @@ usermode_setup:
  */
 	.globl run_user
 run_user:
-	push %rbx
-	push %rbp
-	push %r12
-	push %r13
-	push %r14
-	push %r15
-	mov %rsp, kernel_rsp(%rip)
+	kernel_save
 	push $GUEST_USER_DS
 	lea user_stack_top(%rip), %rax
 	push %rax
@@ -73,14 +68,7 @@ run_user:
  * code may have set DF; the kernel code expects it clear. */
 bp_handler:
 	cld
-	mov kernel_rsp(%rip), %rsp
-	pop %r15
-	pop %r14
-	pop %r13
-	pop %r12
-	pop %rbp
-	pop %rbx
-	ret
+	kernel_resume
 
 /* Any other exception: nothing these guests expect; stop with status 1. */
 unexpected:
@@ -95,11 +83,7 @@ unexpected_msg:
 	.balign 8
 kernel_rsp:
 	.quad 0
-	gdt_with_tss
-idt_ptr:
-	.word NR_VECTORS * 16 - 1
-	.quad idt
-	tss64
+	cpu_tables NR_VECTORS
 	.balign 16
 idt:
 	.fill NR_VECTORS * 2, 8, 0

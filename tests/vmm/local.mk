@@ -5,7 +5,8 @@ TEST_GUEST_INCLUDES = $(GUEST_CPPFLAGS) -I$(top_srcdir)/tests/guests
 TEST_GUEST_LINK = $(GUEST_LINK_FLAGS) -Wl,-T,$(top_srcdir)/tests/guests/guest.lds
 TEST_GUEST_LDS = $(top_srcdir)/tests/guests/guest.lds
 EXTRA_DIST += tests/guests/guest.lds
-noinst_HEADERS += tests/guests/guest.h tests/guests/report.inc tests/guests/tables.inc
+noinst_HEADERS += tests/guests/guest.h tests/guests/report.inc tests/guests/tables.inc \
+	tests/guests/cpl3.inc
 
 noinst_PROGRAMS += tests/guests/hello.elf
 tests_guests_hello_elf_SOURCES = tests/guests/boot.S tests/guests/hello.S
