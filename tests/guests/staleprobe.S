@@ -109,7 +109,7 @@ guest_main:
 	 * under --flush tlb the VMM would resume the vCPU in its flush stub,
 	 * which the boot tables do not map (tests/vmm/stubswitch.sh). */
 	mov %rax, %rsi
-	lea u_switch(%rip), %rdi
+	lea user_as_switch(%rip), %rdi
 	call run_user
 	test %rax, %rax
 	jz 1f
@@ -397,10 +397,6 @@ u_read:
 u_write:
 	mov %rdx, (%rsi)
 u_write_done:
-	int3
-u_switch:
-	mov %rsi, %rdi
-	HC(UMBRA_HC_AS_SWITCH)
 	int3
 
 /*

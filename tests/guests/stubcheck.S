@@ -253,7 +253,7 @@ fill:
 
 /* switch_at_cpl3(rsi = handle): an AS_SWITCH that runs no stub. */
 switch_at_cpl3:
-	lea u_switch(%rip), %rdi
+	lea user_as_switch(%rip), %rdi
 	call run_user
 	test %rax, %rax
 	jnz 1f
@@ -457,10 +457,6 @@ hc_dx:
 /* The CPL 3 side (run_user). */
 u_case:
 	call *%rbx
-	int3
-u_switch:
-	mov %rsi, %rdi
-	HC(UMBRA_HC_AS_SWITCH)
 	int3
 
 /* #PF: nothing here faults (the fills are hypercalls); report it. */

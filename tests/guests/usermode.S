@@ -2,9 +2,9 @@
  * CPL 3 for the test guests that need it (staleprobe, stubcheck): an IDT
  * whose #BP gate (DPL 3) is the way back from CPL 3 and whose #PF gate is
  * the guest's own, a TSS whose RSP0 gives the CPU a kernel stack when it
- * leaves CPL 3, and run_user. These guests make their kernel slot
- * user-accessible (like boot.S's tables), so CPL 3 runs the image's own
- * code, before and after they move onto shadow roots.
+ * leaves CPL 3, run_user, and user_as_switch for it. These guests make
+ * their kernel slot user-accessible (like boot.S's tables), so CPL 3 runs
+ * the image's own code, before and after they move onto shadow roots.
  */
 #include "guest.h"
 #include "tables.inc"
@@ -63,6 +63,15 @@ run_user:
 	push $GUEST_USER_CS
 	push %rdi
 	iretq
+
+/* user_as_switch(rsi = handle) -> rax, user code for run_user: AS_SWITCH
+ * from CPL 3, where the VMM runs no flush stub (so it may leave tables
+ * that do not map the stub). */
+	.globl user_as_switch
+user_as_switch:
+	mov %rsi, %rdi
+	HC(UMBRA_HC_AS_SWITCH)
+	int3
 
 /* #BP from the user code's int3: back into run_user's caller. The user
  * code may have set DF; the kernel code expects it clear. */
