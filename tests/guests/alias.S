@@ -86,7 +86,9 @@
 guest_main:
 	require_64m
 	require_shadow
-	call setup_cpu
+	lea bp_handler(%rip), %rdi
+	lea pf_handler(%rip), %rsi
+	call cpu_setup
 	call cmdline
 	mov %rax, %r12
 	lea modes(%rip), %rbx
@@ -485,22 +487,6 @@ pf_handler:
 	add $8, %rsp
 	iretq
 
-/* IDT (#BP, DPL 3; #PF), TSS with RSP0, GDT with the TSS, ltr. */
-setup_cpu:
-	lea bp_handler(%rip), %rsi
-	mov $3, %ecx
-	mov $GATE_USER, %edx
-	lea idt(%rip), %rdi
-	call set_gate
-	lea pf_handler(%rip), %rsi
-	mov $14, %ecx
-	mov $GATE_KERNEL, %edx
-	lea idt(%rip), %rdi
-	call set_gate
-	lidt idt_ptr(%rip)
-	load_tss
-	ret
-
 /* ---- output ---- */
 
 /* say(rdi = text): "alias: MODE: text" */
@@ -595,11 +581,6 @@ upd_va:	.quad 0
 upd_value: .quad 0
 upd_level: .long 0
 	.long 0
-	cpu_tables 15
-
-	.balign 4096
-idt:
-	.fill 512, 8, 0
 
 /* The kernel slot: RAM only (64 MiB by 2 MiB pages), supervisor. */
 	kernel_slot PTE_KERNEL, PDE_KERNEL_2M
@@ -636,5 +617,3 @@ pt_b:	.space 4096
 pt_b2:	.space 4096
 pt_x:	.space 4096
 user_stack: .space 4096
-	.space 4096
-interrupt_stack_top:

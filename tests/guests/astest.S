@@ -65,7 +65,9 @@ guest_main:
 	ret
 
 shadow_mode:
-	call setup_cpu
+	lea bp_handler(%rip), %rdi
+	lea pf_handler(%rip), %rsi
+	call cpu_setup
 	mov $UMBRA_PHASE_SETUP, %edi
 	HC(UMBRA_HC_PHASE)
 
@@ -299,22 +301,6 @@ cow:
 1:	fail "a guest fault that is not the child's write to its data"
 2:	fail "AS_UPDATE of the child's copied page"
 
-/* IDT (#BP, DPL 3; #PF), TSS with RSP0, GDT with the TSS, ltr. */
-setup_cpu:
-	lea bp_handler(%rip), %rsi
-	mov $3, %ecx
-	mov $GATE_USER, %edx
-	lea idt(%rip), %rdi
-	call set_gate
-	lea pf_handler(%rip), %rsi
-	mov $14, %ecx
-	mov $GATE_KERNEL, %edx
-	lea idt(%rip), %rdi
-	call set_gate
-	lidt idt_ptr(%rip)
-	load_tss
-	ret
-
 /* The user program: position-independent, one page, mapped at USER_VA. */
 	.balign 4096
 user_code:
@@ -355,11 +341,6 @@ upd:				/* struct umbra_pt_update */
 upd_value:
 	.quad 0
 	.long 1, 0
-	cpu_tables 15
-
-	.balign 4096
-idt:
-	.fill 512, 8, 0
 
 /* The kernel slot: RAM only (64 MiB by 2 MiB pages), supervisor. */
 	kernel_slot PTE_KERNEL, PDE_KERNEL_2M
@@ -390,5 +371,3 @@ pd_b:	.space 4096
 pt_b:	.space 4096
 data_cow: .space 4096
 user_stack: .space 4096
-	.space 4096
-interrupt_stack_top:

@@ -1,23 +1,21 @@
 /*
- * CPL 3 for the test guests that need it (staleprobe, stubcheck): an IDT
- * whose #BP gate (DPL 3) is the way back from CPL 3 and whose #PF gate is
- * the guest's own, a TSS whose RSP0 gives the CPU a kernel stack when it
- * leaves CPL 3, run_user, and user_as_switch for it. These guests make
- * their kernel slot user-accessible (like boot.S's tables), so CPL 3 runs
- * the image's own code, before and after they move onto shadow roots.
+ * CPL 3 for the test guests that need it (staleprobe, stubcheck): cpu.S's
+ * tables with every exception to `unexpected` but #BP (DPL 3), the way
+ * back from CPL 3, and #PF, the guest's own; run_user, and
+ * user_as_switch for it. These guests make their kernel slot
+ * user-accessible (like boot.S's tables), so CPL 3 runs the image's own
+ * code, before and after they move onto shadow roots.
  */
 #include "guest.h"
-#include "tables.inc"
 #include "cpl3.inc"
 
-#define NR_VECTORS 32
 #define RFLAGS_IOPL3 0x3002	/* IOPL 3: CPL 3 may make hypercalls */
 
 	.text
 /*
  * usermode_setup(rdi = #PF handler): every exception vector to
- * `unexpected` but #BP (back from run_user) and #PF (rdi), the TSS with
- * RSP0, a GDT that has it, ltr.
+ * `unexpected` but #BP (back from run_user) and #PF (rdi); cpu_setup
+ * loads the tables.
  */
 	.globl usermode_setup
 usermode_setup:
@@ -27,25 +25,14 @@ usermode_setup:
 1:	lea unexpected(%rip), %rsi
 	mov $GATE_KERNEL, %edx
 	mov %ebx, %ecx
-	lea idt(%rip), %rdi
 	call set_gate
 	inc %ebx
 	cmp $NR_VECTORS, %ebx
 	jb 1b
-	lea bp_handler(%rip), %rsi
-	mov $3, %ecx
-	mov $GATE_USER, %edx
-	lea idt(%rip), %rdi
-	call set_gate
 	pop %rsi
-	mov $14, %ecx
-	mov $GATE_KERNEL, %edx
-	lea idt(%rip), %rdi
-	call set_gate
-	lidt idt_ptr(%rip)
-	load_tss
 	pop %rbx
-	ret
+	lea bp_handler(%rip), %rdi
+	jmp cpu_setup
 
 /*
  * run_user(rdi = entry): runs entry at CPL 3 with IOPL 3 on the user
@@ -92,14 +79,8 @@ unexpected_msg:
 	.balign 8
 kernel_rsp:
 	.quad 0
-	cpu_tables NR_VECTORS
-	.balign 16
-idt:
-	.fill NR_VECTORS * 2, 8, 0
 
 	.bss
 	.balign 16
-	.space 4096
-interrupt_stack_top:
 	.space 4096
 user_stack_top:
