@@ -53,6 +53,7 @@
 #include "report.inc"
 #include "tables.inc"
 #include "cpl3.inc"
+#include "modes.inc"
 
 #define USER_VA 0x8000000000  /* PML4 slot 1 */
 #define SLOT2_VA 0x10000000000 /* PML4 slot 2 */
@@ -89,21 +90,14 @@ guest_main:
 	lea bp_handler(%rip), %rdi
 	lea pf_handler(%rip), %rsi
 	call cpu_setup
-	call cmdline
-	mov %rax, %r12
-	lea modes(%rip), %rbx
-1:	lea modes_end(%rip), %rax
-	cmp %rax, %rbx
-	jb 2f
+	lea modes(%rip), %rdi
+	lea modes_end(%rip), %rsi
+	call find_mode
+	test %rax, %rax
+	jnz 1f
 	fail "unknown mode"
-2:	mov (%rbx), %rdi
-	mov %r12, %rsi
-	call word_is
-	test %eax, %eax
-	jnz 3f
-	add $16, %rbx
-	jmp 1b
-3:	mov (%rbx), %rax
+1:	mov %rax, %rbx
+	mov (%rbx), %rax
 	mov %rax, mode(%rip)
 	mov $UMBRA_PHASE_SETUP, %edi
 	HC(UMBRA_HC_PHASE)
@@ -544,13 +538,6 @@ u_leaf:
 	.balign 4096
 
 	.section .rodata
-mode_names:
-root_name:	.asciz "root"
-link_name:	.asciz "link"
-forkroot_name:	.asciz "forkroot"
-leaf_name:	.asciz "leaf"
-behind_name:	.asciz "behind"
-stale_name:	.asciz "stale"
 prefix:		.asciz "alias: "
 colon:		.asciz ": "
 ok_msg:		.asciz "ok\n"
@@ -561,12 +548,12 @@ unknown_name:	.asciz "?"
 	.data
 	.balign 8
 modes:
-	.quad root_name, mode_root
-	.quad link_name, mode_link
-	.quad forkroot_name, mode_forkroot
-	.quad leaf_name, mode_leaf
-	.quad behind_name, mode_behind
-	.quad stale_name, mode_stale
+	mode "root", mode_root
+	mode "link", mode_link
+	mode "forkroot", mode_forkroot
+	mode "leaf", mode_leaf
+	mode "behind", mode_behind
+	mode "stale", mode_stale
 modes_end:
 mode:	.quad unknown_name
 as_a:	.quad 0

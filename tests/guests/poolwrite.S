@@ -38,6 +38,7 @@
 #include "guest.h"
 #include "report.inc"
 #include "tables.inc"
+#include "modes.inc"
 
 #define USER_VA 0x8000000000 /* PML4 slot 1 */
 #define DATA_VA (USER_VA + 0x1000)
@@ -51,19 +52,15 @@
 guest_main:
 	require_64m
 	require_shadow
-	call cmdline
-	mov %rax, %rbx
-	lea early_name(%rip), %rdi
-	mov %rbx, %rsi
-	call word_is
-	test %eax, %eax
-	jnz mode_early
-	lea cr3_name(%rip), %rdi
-	mov %rbx, %rsi
-	call word_is
-	test %eax, %eax
-	jnz mode_cr3
+	lea modes(%rip), %rdi
+	lea modes_end(%rip), %rsi
+	call find_mode
+	test %rax, %rax
+	jnz 1f
 	fail "unknown mode (early or cr3)"
+1:	mov (%rax), %rcx
+	mov %rcx, mode(%rip)		/* its name, for write_leaf */
+	jmp *8(%rax)
 
 /* Creates A and fills its data page's shadow leaf. */
 make_as:
@@ -83,8 +80,6 @@ make_as:
 1:	ret
 
 mode_early:
-	lea early_name(%rip), %rax
-	mov %rax, mode(%rip)
 	call make_as
 	/* Still on the boot tables: the pool is mapped at RAM_END. The
 	 * leaf of DATA_VA is entry 1 of its pmd page and names data_page. */
@@ -109,8 +104,6 @@ mode_early:
 	fail "early: the guest wrote its shadow pool and the VMM went on"
 
 mode_cr3:
-	lea cr3_name(%rip), %rax
-	mov %rax, mode(%rip)
 	call make_as
 	mov as_a(%rip), %rdi
 	HC(UMBRA_HC_AS_SWITCH)
@@ -164,10 +157,6 @@ write_leaf:
 	ret
 
 	.section .rodata
-early_name:
-	.asciz "early"
-cr3_name:
-	.asciz "cr3"
 msg_prefix:
 	.asciz "poolwrite: "
 msg_writing:
@@ -177,6 +166,10 @@ newline:
 
 	.data
 	.balign 8
+modes:
+	mode "early", mode_early
+	mode "cr3", mode_cr3
+modes_end:
 as_a:	.quad 0
 mode:	.quad 0
 

@@ -6,7 +6,7 @@ TEST_GUEST_LINK = $(GUEST_LINK_FLAGS) -Wl,-T,$(top_srcdir)/tests/guests/guest.ld
 TEST_GUEST_LDS = $(top_srcdir)/tests/guests/guest.lds
 EXTRA_DIST += tests/guests/guest.lds
 noinst_HEADERS += tests/guests/guest.h tests/guests/report.inc tests/guests/tables.inc \
-	tests/guests/cpl3.inc
+	tests/guests/cpl3.inc tests/guests/modes.inc
 
 noinst_PROGRAMS += tests/guests/hello.elf
 tests_guests_hello_elf_SOURCES = tests/guests/boot.S tests/guests/hello.S
@@ -41,7 +41,7 @@ tests_guests_badargs_elf_LDFLAGS = $(TEST_GUEST_LINK)
 tests_guests_badargs_elf_DEPENDENCIES = $(TEST_GUEST_LDS)
 
 noinst_PROGRAMS += tests/guests/misbehave.elf
-tests_guests_misbehave_elf_SOURCES = tests/guests/boot.S tests/guests/misbehave.S
+tests_guests_misbehave_elf_SOURCES = tests/guests/boot.S tests/guests/misbehave.S tests/guests/modes.S
 tests_guests_misbehave_elf_CPPFLAGS = $(TEST_GUEST_INCLUDES)
 tests_guests_misbehave_elf_CCASFLAGS = $(GUEST_CCASFLAGS)
 tests_guests_misbehave_elf_CFLAGS = $(GUEST_CFLAGS)
