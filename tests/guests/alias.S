@@ -55,7 +55,6 @@
 #include "cpl3.inc"
 #include "modes.inc"
 
-#define USER_VA 0x8000000000  /* PML4 slot 1 */
 #define SLOT2_VA 0x10000000000 /* PML4 slot 2 */
 #define DATA_VA (USER_VA + 0x1000)
 #define STACK_TOP (USER_VA + 0x3000)
@@ -63,8 +62,6 @@
 #define HOLE_VA (USER_VA + 0x4000)     /* A's tables never map it */
 #define DATA2_VA (USER_VA + 0x200000)  /* pt_a2[0] */
 #define TARGET_VA (USER_VA + 0x201000) /* pt_a2[1] */
-#define PTE_USER_RO 0x5
-#define PTE_USER_RW 0x7
 #define PTE_USER_RO_A 0x25 /* present, user, accessed */
 #define SECRET 0x5ec7e75ec7e75ec7
 #define VALUE_1 0x1111111111111111
@@ -581,19 +578,10 @@ upd_level: .long 0
 	table pt_a, user_code + PTE_USER_RO, data_1 + PTE_USER_RW, user_stack + PTE_USER_RW
 	table pt_a2, data_2 + PTE_USER_RW
 
-data_1:
-	.rept 512
-	.quad VALUE_1
-	.endr
-data_2:
-	.rept 512
-	.quad VALUE_2
-	.endr
+	frame data_1, VALUE_1
+	frame data_2, VALUE_2
 /* Mapped by the kernel slot only: no user leaf of the kernel's maps it. */
-secret:
-	.rept 512
-	.quad SECRET
-	.endr
+	frame secret, SECRET
 
 	.bss
 	.balign 4096

@@ -27,12 +27,8 @@
 #include "tables.inc"
 #include "cpl3.inc"
 
-#define USER_VA 0x8000000000 /* PML4 slot 1 */
 #define DATA_VA (USER_VA + 0x1000)
 #define STACK_TOP (USER_VA + 0x3000)
-#define PTE_USER_RO 0x5      /* present, user */
-#define PTE_USER_RW 0x7      /* present, writable, user */
-#define PTE_USER_RW_AD 0x67  /* ... accessed and dirty: installed directly */
 #define PTE_KERNEL 0x3       /* present, writable */
 #define PDE_KERNEL_2M 0x83   /* present, writable, 2 MiB */
 #define VALUE_1 0x1111111111111111
@@ -352,14 +348,8 @@ upd_value:
 	table pd_a, pt_a + PTE_USER_RW
 	table pt_a, user_code + PTE_USER_RO, data_1 + PTE_USER_RW, user_stack + PTE_USER_RW
 
-data_1:
-	.rept 512
-	.quad VALUE_1
-	.endr
-data_2:
-	.rept 512
-	.quad VALUE_2
-	.endr
+	frame data_1, VALUE_1
+	frame data_2, VALUE_2
 
 	.bss
 	.balign 4096

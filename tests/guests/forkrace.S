@@ -42,12 +42,9 @@
 #include "report.inc"
 #include "tables.inc"
 
-#define USER_VA 0x8000000000 /* PML4 slot 1 */
 #define NPD 4 /* PDs in each tree: the second pass outlasts a host time slice */
 #define MIN_ATTEMPTS 4
 #define MAX_ATTEMPTS 256
-#define PTE_USER_RW 0x7
-#define PTE_USER_RW_AD 0x67
 #define PTE_W 0x2
 
 	.text

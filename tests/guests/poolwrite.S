@@ -40,9 +40,7 @@
 #include "tables.inc"
 #include "modes.inc"
 
-#define USER_VA 0x8000000000 /* PML4 slot 1 */
 #define DATA_VA (USER_VA + 0x1000)
-#define PTE_USER_RW 0x7
 #define FRAME_MASK 0x000ffffffffff000
 #define BOGUS_LEAF 0x000ffffffffff067 /* present, writable, user, A, D */
 #define SCAN_PAGES 64                  /* pool pages searched in mode early */

@@ -42,12 +42,8 @@
 #include "report.inc"
 #include "tables.inc"
 
-#define USER_VA 0x8000000000	/* PML4 slot 1 */
-#define TABLE 0x7		/* a table link: present, writable, user */
-#define KPDE_2M 0x87		/* the kernel slot: present, writable, user, 2 MiB */
 #define LEAF_RO 0x25		/* present, user, accessed: installed at once */
-#define LEAF_RW 0x67		/* present, writable, user, accessed, dirty */
-#define LEAF_RO_D 0x65		/* LEAF_RW without W */
+#define LEAF_RO_D 0x65		/* PTE_USER_RW_AD without W */
 #define STALE_STATUS 3
 
 /* The probed VAs: one set per pass. */
@@ -491,7 +487,7 @@ run3:
 	.long 1, 0
 	.quad NARROW_VA3, frame_w3 + LEAF_RO_D
 	.long 1, 0
-	.quad PD_VA3, pt3b_3 + TABLE
+	.quad PD_VA3, pt3b_3 + PTE_USER_RW
 	.long 2, 0
 run0:
 	.quad 0, cpl0_name
@@ -499,25 +495,25 @@ run0:
 	.long 1, 0
 	.quad NARROW_VA0, frame_w0 + LEAF_RO_D
 	.long 1, 0
-	.quad PD_VA0, pt3b_0 + TABLE
+	.quad PD_VA0, pt3b_0 + PTE_USER_RW
 	.long 2, 0
 
 /* The kernel slot: RAM by 2 MiB pages. */
-	kernel_slot TABLE, KPDE_2M
+	kernel_slot PTE_USER_RW, PDE_USER_2M
 
 /* P: steps 1-3. */
-	table root_p, kpdpt + TABLE, pdpt_p + TABLE
-	table pdpt_p, pd_p + TABLE
+	table root_p, kpdpt + PTE_USER_RW, pdpt_p + PTE_USER_RW
+	table pdpt_p, pd_p + PTE_USER_RW
 pd_p:
-	.quad pt_p + TABLE
-	.quad pt3a_3 + TABLE		/* PD_VA3 */
-	.quad pt3a_0 + TABLE		/* PD_VA0 */
+	.quad pt_p + PTE_USER_RW
+	.quad pt3a_3 + PTE_USER_RW		/* PD_VA3 */
+	.quad pt3a_0 + PTE_USER_RW		/* PD_VA0 */
 	.fill 509, 8, 0
 pt_p:
 	.quad frame_a + LEAF_RO		/* LEAF_VA3 */
-	.quad frame_w3 + LEAF_RW	/* NARROW_VA3 */
+	.quad frame_w3 + PTE_USER_RW_AD	/* NARROW_VA3 */
 	.quad frame_a + LEAF_RO		/* LEAF_VA0 */
-	.quad frame_w0 + LEAF_RW	/* NARROW_VA0 */
+	.quad frame_w0 + PTE_USER_RW_AD	/* NARROW_VA0 */
 	.fill 508, 8, 0
 /* Step 3's PTs: the old ones, and the fresh ones the PD entries move to. */
 	table pt3a_3, frame_c0 + LEAF_RO
@@ -526,9 +522,9 @@ pt_p:
 	table pt3b_0, frame_c + LEAF_RO
 
 /* Step 4's address spaces: REUSE_VA -> the round's frame (pt_t[0]). */
-	table root_t, kpdpt + TABLE, pdpt_t + TABLE
-	table pdpt_t, pd_t + TABLE
-	table pd_t, pt_t + TABLE
+	table root_t, kpdpt + PTE_USER_RW, pdpt_t + PTE_USER_RW
+	table pdpt_t, pd_t + PTE_USER_RW
+	table pd_t, pt_t + PTE_USER_RW
 pt_t:
 	.fill 512, 8, 0
 

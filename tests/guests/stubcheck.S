@@ -38,11 +38,7 @@
 #include "report.inc"
 #include "tables.inc"
 
-#define USER_VA 0x8000000000	/* PML4 slot 1 */
-#define TABLE 0x7		/* a table link: present, writable, user */
-#define KPDE_2M 0x87		/* the kernel slot: present, writable, user, 2 MiB */
-#define LEAF_RW 0x67		/* present, writable, user, accessed, dirty */
-#define LEAF_RO_D 0x65		/* LEAF_RW without W */
+#define LEAF_RO_D 0x65		/* PTE_USER_RW_AD without W */
 #define BATCH UMBRA_HC_PORT	/* updates in a batch made through out (%dx) */
 /* CF, PF, AF, ZF, SF, DF, OF and the always-set bit 1 */
 #define FLAGS_SET 0xcd7
@@ -540,29 +536,29 @@ partial_batch:
 	.long 1, 0
 	.quad LEAF_VA(4), leaf_frame + LEAF_RO_D
 	.long 0, 0			/* level 0: -UMBRA_EINVAL */
-	batch pd_batch_0, PD_VA(0), pt_b0 + TABLE, 2
-	batch pd_batch_1, PD_VA(1), pt_b1 + TABLE, 2
-	batch pd_batch_2, PD_VA(2), pt_b2 + TABLE, 2
-	batch pd_batch_3, PD_VA(3), pt_b3 + TABLE, 2
+	batch pd_batch_0, PD_VA(0), pt_b0 + PTE_USER_RW, 2
+	batch pd_batch_1, PD_VA(1), pt_b1 + PTE_USER_RW, 2
+	batch pd_batch_2, PD_VA(2), pt_b2 + PTE_USER_RW, 2
+	batch pd_batch_3, PD_VA(3), pt_b3 + PTE_USER_RW, 2
 
 /* The kernel slot: RAM by 2 MiB pages, user-accessible (CPL 3 runs the
  * cases from the image). */
-	kernel_slot TABLE, KPDE_2M
+	kernel_slot PTE_USER_RW, PDE_USER_2M
 
 /* Address space 1. */
-	table root_1, kpdpt + TABLE, pdpt_1 + TABLE
-	table pdpt_1, pd_1 + TABLE
-	table pd_1, pt_l + TABLE, pt_a0 + TABLE, pt_a1 + TABLE, pt_a2 + TABLE, pt_a3 + TABLE
+	table root_1, kpdpt + PTE_USER_RW, pdpt_1 + PTE_USER_RW
+	table pdpt_1, pd_1 + PTE_USER_RW
+	table pd_1, pt_l + PTE_USER_RW, pt_a0 + PTE_USER_RW, pt_a1 + PTE_USER_RW, pt_a2 + PTE_USER_RW, pt_a3 + PTE_USER_RW
 pt_l:
 	.rept 5
-	.quad leaf_frame + LEAF_RW
+	.quad leaf_frame + PTE_USER_RW_AD
 	.endr
 	.fill 507, 8, 0
 /* The PD cases' PTs: the ones the entries point at, the fresh ones they
  * move to; each maps its first page. */
 .irp t, pt_a0, pt_a1, pt_a2, pt_a3, pt_b0, pt_b1, pt_b2, pt_b3
 \t:
-	.quad leaf_frame + LEAF_RW
+	.quad leaf_frame + PTE_USER_RW_AD
 	.fill 511, 8, 0
 .endr
 
