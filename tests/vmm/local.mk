@@ -33,7 +33,7 @@ tests_guests_idle_elf_LDFLAGS = $(TEST_GUEST_LINK)
 tests_guests_idle_elf_DEPENDENCIES = $(TEST_GUEST_LDS)
 
 noinst_PROGRAMS += tests/guests/badargs.elf
-tests_guests_badargs_elf_SOURCES = tests/guests/boot.S tests/guests/badargs.S
+tests_guests_badargs_elf_SOURCES = tests/guests/boot.S tests/guests/badargs.S tests/guests/cases.S
 tests_guests_badargs_elf_CPPFLAGS = $(TEST_GUEST_INCLUDES)
 tests_guests_badargs_elf_CCASFLAGS = $(GUEST_CCASFLAGS)
 tests_guests_badargs_elf_CFLAGS = $(GUEST_CFLAGS)
@@ -83,7 +83,7 @@ tests_guests_stubcheck_elf_LDFLAGS = $(TEST_GUEST_LINK)
 tests_guests_stubcheck_elf_DEPENDENCIES = $(TEST_GUEST_LDS)
 
 noinst_PROGRAMS += tests/guests/pageops.elf
-tests_guests_pageops_elf_SOURCES = tests/guests/boot.S tests/guests/pageops.S
+tests_guests_pageops_elf_SOURCES = tests/guests/boot.S tests/guests/pageops.S tests/guests/cases.S
 tests_guests_pageops_elf_CPPFLAGS = $(TEST_GUEST_INCLUDES)
 tests_guests_pageops_elf_CCASFLAGS = $(GUEST_CCASFLAGS)
 tests_guests_pageops_elf_CFLAGS = $(GUEST_CFLAGS)
