@@ -47,10 +47,14 @@
  *
  * Needs --mem 64M, --vcpus 1 and a shadow mode.
  */
+/* die prints "alias: MODE: FAIL " itself */
+#define FAIL_PREFIX ""
 #include "guest.h"
+#include "report.inc"
+#include "tables.inc"
+#include "cpl3.inc"
+#include "modes.inc"
 
-#define RAM_END 0x4000000
-#define USER_VA 0x8000000000  /* PML4 slot 1 */
 #define SLOT2_VA 0x10000000000 /* PML4 slot 2 */
 #define DATA_VA (USER_VA + 0x1000)
 #define STACK_TOP (USER_VA + 0x3000)
@@ -58,37 +62,13 @@
 #define HOLE_VA (USER_VA + 0x4000)     /* A's tables never map it */
 #define DATA2_VA (USER_VA + 0x200000)  /* pt_a2[0] */
 #define TARGET_VA (USER_VA + 0x201000) /* pt_a2[1] */
-#define PTE_USER_RO 0x5
-#define PTE_USER_RW 0x7
 #define PTE_USER_RO_A 0x25 /* present, user, accessed */
-#define PTE_KERNEL 0x3
-#define PDE_KERNEL_2M 0x83
-#define TSS_SEL 0x28
 #define SECRET 0x5ec7e75ec7e75ec7
 #define VALUE_1 0x1111111111111111
 #define VALUE_2 0x2222222222222222
 #define KILLED 0x6b696c6c65646b69 /* run_user: the program was stopped */
 #define LOOPING 0x100              /* pf_rc: the same fault came back and back */
 #define E(x) (-(x))
-
-/* fail "message": prints "alias: MODE: FAIL message" and exits 1. */
-.macro fail msg
-	.pushsection .rodata
-9:	.asciz "\msg\n"
-	.popsection
-	lea 9b(%rip), %rdi
-	jmp die
-.endm
-
-/* fail_val "message", value: the same, with the value in hex after it. */
-.macro fail_val msg, val
-	.pushsection .rodata
-9:	.asciz "\msg "
-	.popsection
-	mov \val, %rsi
-	lea 9b(%rip), %rdi
-	jmp die_val
-.endm
 
 /* expect value, "what": %rax must be value. */
 .macro expect val, what
@@ -99,47 +79,29 @@
 8:
 .endm
 
-/* hc nr */
-.macro hc nr
-	mov $\nr, %eax
-	out %eax, $UMBRA_HC_PORT
-.endm
-
 	.text
 	.globl guest_main
 guest_main:
-	call ram_end
-	cmp $RAM_END, %rax
-	je 1f
-	fail "run me with --mem 64M"
-1:	mov $UMBRA_CPUID_INFO, %eax
-	cpuid
-	test $UMBRA_CPUID_F_SHADOW, %ebx
+	require_64m
+	require_shadow
+	lea bp_handler(%rip), %rdi
+	lea pf_handler(%rip), %rsi
+	call cpu_setup
+	lea modes(%rip), %rdi
+	lea modes_end(%rip), %rsi
+	call find_mode
+	test %rax, %rax
 	jnz 1f
-	fail "run me in a shadow paging mode"
-1:	call setup_cpu
-	call cmdline
-	mov %rax, %r12
-	lea modes(%rip), %rbx
-1:	lea modes_end(%rip), %rax
-	cmp %rax, %rbx
-	jb 2f
 	fail "unknown mode"
-2:	mov (%rbx), %rdi
-	mov %r12, %rsi
-	call word_is
-	test %eax, %eax
-	jnz 3f
-	add $16, %rbx
-	jmp 1b
-3:	mov (%rbx), %rax
+1:	mov %rax, %rbx
+	mov (%rbx), %rax
 	mov %rax, mode(%rip)
 	mov $UMBRA_PHASE_SETUP, %edi
-	hc UMBRA_HC_PHASE
+	HC(UMBRA_HC_PHASE)
 	call *8(%rbx)
 	/* the attack is over: check the invariants (--check), clean up */
 	mov $UMBRA_PHASE_EXIT_WAIT, %edi
-	hc UMBRA_HC_PHASE
+	HC(UMBRA_HC_PHASE)
 	call teardown
 	lea ok_msg(%rip), %rdi
 	call say
@@ -152,13 +114,13 @@ mode_root:
 	call create_a
 	call fill_a_data
 	lea root_a(%rip), %rdi
-	hc UMBRA_HC_AS_CREATE
+	HC(UMBRA_HC_AS_CREATE)
 	expect E(UMBRA_EEXIST), "AS_CREATE of A's root, registered already,"
 	lea pdpt_a(%rip), %rdi
-	hc UMBRA_HC_AS_CREATE
+	HC(UMBRA_HC_AS_CREATE)
 	expect E(UMBRA_EEXIST), "AS_CREATE of A's PDPT, a page table already,"
 	lea data_1(%rip), %rdi
-	hc UMBRA_HC_AS_CREATE
+	HC(UMBRA_HC_AS_CREATE)
 	expect E(UMBRA_EACCES), "AS_CREATE of a page that a user leaf maps"
 	ret
 
@@ -215,11 +177,11 @@ mode_forkroot:
 	call fork_b
 	lea root_b(%rip), %rsi
 	mov as_a(%rip), %rdi
-	hc UMBRA_HC_AS_FORK
+	HC(UMBRA_HC_AS_FORK)
 	expect E(UMBRA_EEXIST), "AS_FORK(A) into B's root, registered already,"
 	lea root_a(%rip), %rsi
 	mov as_a(%rip), %rdi
-	hc UMBRA_HC_AS_FORK
+	HC(UMBRA_HC_AS_FORK)
 	expect E(UMBRA_EINVAL), "AS_FORK(A) into A's own root"
 	ret
 
@@ -274,7 +236,7 @@ mode_behind:
 	mov as_b(%rip), %rdi
 	movabs $HOLE_VA, %rsi
 	mov $UMBRA_PF_USER, %edx
-	hc UMBRA_HC_AS_FAULT
+	HC(UMBRA_HC_AS_FAULT)
 	expect UMBRA_FAULT_FIXED, "AS_FAULT(B) of an entry its kernel wrote itself"
 	call a_cannot_read_hole
 	/* B's own kernel did map it: B reads it */
@@ -314,7 +276,7 @@ mode_stale:
 	mov as_b(%rip), %rdi
 	movabs $HOLE_VA, %rsi
 	mov $UMBRA_PF_USER, %edx
-	hc UMBRA_HC_AS_FAULT
+	HC(UMBRA_HC_AS_FAULT)
 	mov %rax, %rbx
 	call a_cannot_read_hole
 	mov %rbx, %rax
@@ -348,7 +310,7 @@ a_cannot_read_hole:
 
 create_a:
 	lea root_a(%rip), %rdi
-	hc UMBRA_HC_AS_CREATE
+	HC(UMBRA_HC_AS_CREATE)
 	test %rax, %rax
 	jg 1f
 	fail_val "AS_CREATE(A) returned", %rax
@@ -360,7 +322,7 @@ fill_a_data:
 	mov as_a(%rip), %rdi
 	movabs $DATA_VA, %rsi
 	mov $UMBRA_PF_USER, %edx
-	hc UMBRA_HC_AS_FAULT
+	HC(UMBRA_HC_AS_FAULT)
 	expect UMBRA_FAULT_FIXED, "AS_FAULT(A, data)"
 	ret
 
@@ -396,7 +358,7 @@ fork_b:
 	call repoint
 	mov as_a(%rip), %rdi
 	lea root_b(%rip), %rsi
-	hc UMBRA_HC_AS_FORK
+	HC(UMBRA_HC_AS_FORK)
 	test %rax, %rax
 	jg 1f
 	fail_val "AS_FORK(A) returned", %rax
@@ -408,7 +370,7 @@ update_a:
 	mov as_a(%rip), %rdi
 	lea upd(%rip), %rsi
 	mov $1, %edx
-	hc UMBRA_HC_AS_UPDATE
+	HC(UMBRA_HC_AS_UPDATE)
 	ret
 
 switch_a:
@@ -416,7 +378,7 @@ switch_a:
 /* switch_to(rdi = handle) */
 switch_to:
 	mov %rdi, cur_as(%rip)
-	hc UMBRA_HC_AS_SWITCH
+	HC(UMBRA_HC_AS_SWITCH)
 	test %rax, %rax
 	jnz 1f
 	ret
@@ -429,12 +391,12 @@ teardown:
 	mov as_b(%rip), %rdi
 	test %rdi, %rdi
 	jz 1f
-	hc UMBRA_HC_AS_DESTROY
+	HC(UMBRA_HC_AS_DESTROY)
 	test %rax, %rax
 	jz 1f
 	fail_val "AS_DESTROY(B) returned", %rax
 1:	mov as_a(%rip), %rdi
-	hc UMBRA_HC_AS_DESTROY
+	HC(UMBRA_HC_AS_DESTROY)
 	test %rax, %rax
 	jz 1f
 	fail_val "AS_DESTROY(A) returned", %rax
@@ -457,13 +419,7 @@ repoint:
  * AS_FAULT said, pf_va the address).
  */
 run_user:
-	push %rbx
-	push %rbp
-	push %r12
-	push %r13
-	push %r14
-	push %r15
-	mov %rsp, kernel_rsp(%rip)
+	kernel_save
 	movq $0, pf_count(%rip)
 	lea user_code(%rip), %rax	/* its address in the user mapping */
 	sub %rax, %rdi
@@ -483,15 +439,7 @@ run_user:
 
 /* #BP from the program's int3: back into run_user's caller. */
 bp_handler:
-	mov kernel_rsp(%rip), %rsp
-user_done:
-	pop %r15
-	pop %r14
-	pop %r13
-	pop %r12
-	pop %rbp
-	pop %rbx
-	ret
+	kernel_resume user_done
 
 /* #PF: ask the VMM; FIXED or SPURIOUS retries, anything else stops the
  * program. A #PF in the kernel is a bug of this guest. */
@@ -508,7 +456,7 @@ pf_handler:
 1:	mov %cr2, %rsi
 	mov 40(%rsp), %rdx		/* the error code */
 	mov cur_as(%rip), %rdi
-	hc UMBRA_HC_AS_FAULT
+	HC(UMBRA_HC_AS_FAULT)
 	mov %rsi, pf_va(%rip)
 	mov %rax, pf_rc(%rip)
 	cmp $UMBRA_FAULT_FIXED, %rax
@@ -529,53 +477,6 @@ pf_handler:
 	pop %rax
 	add $8, %rsp
 	iretq
-
-/* IDT (#BP, DPL 3; #PF), TSS with RSP0, GDT with the TSS, ltr. */
-setup_cpu:
-	lea bp_handler(%rip), %rsi
-	mov $3, %ecx
-	mov $0xee, %edx			/* interrupt gate, DPL 3 */
-	call set_gate
-	lea pf_handler(%rip), %rsi
-	mov $14, %ecx
-	mov $0x8e, %edx			/* interrupt gate, DPL 0 */
-	call set_gate
-	lidt idt_ptr(%rip)
-	lea interrupt_stack_top(%rip), %rax
-	mov %rax, tss+4(%rip)		/* RSP0 */
-	lea tss(%rip), %rax		/* the TSS descriptor: base below 4 GiB */
-	mov %rax, %rcx
-	shl $40, %rcx
-	shr $24, %rcx			/* base 23:0 at bits 16..39 */
-	mov %rax, %rdx
-	shr $24, %rdx
-	shl $56, %rdx			/* base 31:24 at bits 56..63 */
-	or %rdx, %rcx
-	or $0x67, %rcx			/* limit */
-	movabs $0x0000890000000000, %rdx /* present, available 64-bit TSS */
-	or %rdx, %rcx
-	mov %rcx, gdt_tss(%rip)
-	lgdt gdt_ptr(%rip)
-	mov $TSS_SEL, %ax
-	ltr %ax
-	ret
-
-/* set_gate(rsi = handler, ecx = vector, edx = type and DPL) */
-set_gate:
-	lea idt(%rip), %rdi
-	shl $4, %rcx
-	add %rcx, %rdi
-	mov %rsi, %rax
-	mov %ax, (%rdi)			/* offset 15:0 */
-	movw $GUEST_CS, 2(%rdi)
-	movb $0, 4(%rdi)
-	mov %dl, 5(%rdi)
-	shr $16, %rax
-	mov %ax, 6(%rdi)		/* offset 31:16 */
-	shr $16, %rax
-	mov %eax, 8(%rdi)		/* offset 63:32 */
-	movl $0, 12(%rdi)
-	ret
 
 /* ---- output ---- */
 
@@ -614,29 +515,9 @@ die_val:
 	call puts
 exit1:
 	mov $1, %edi
-	hc UMBRA_HC_EXIT
+	HC(UMBRA_HC_EXIT)
 1:	hlt
 	jmp 1b
-
-/* word_is(rdi = name, rsi = command line) -> eax 1 if its first word is name. */
-word_is:
-1:	movzbl (%rdi), %eax
-	movzbl (%rsi), %ecx
-	test %eax, %eax
-	jz 2f
-	cmp %eax, %ecx
-	jne 3f
-	inc %rdi
-	inc %rsi
-	jmp 1b
-2:	cmp $' ', %ecx
-	je 4f
-	test %ecx, %ecx
-	je 4f
-3:	xor %eax, %eax
-	ret
-4:	mov $1, %eax
-	ret
 
 /* The user program: position-independent, one page, mapped at USER_VA. */
 	.balign 4096
@@ -654,13 +535,6 @@ u_leaf:
 	.balign 4096
 
 	.section .rodata
-mode_names:
-root_name:	.asciz "root"
-link_name:	.asciz "link"
-forkroot_name:	.asciz "forkroot"
-leaf_name:	.asciz "leaf"
-behind_name:	.asciz "behind"
-stale_name:	.asciz "stale"
 prefix:		.asciz "alias: "
 colon:		.asciz ": "
 ok_msg:		.asciz "ok\n"
@@ -671,12 +545,12 @@ unknown_name:	.asciz "?"
 	.data
 	.balign 8
 modes:
-	.quad root_name, mode_root
-	.quad link_name, mode_link
-	.quad forkroot_name, mode_forkroot
-	.quad leaf_name, mode_leaf
-	.quad behind_name, mode_behind
-	.quad stale_name, mode_stale
+	mode "root", mode_root
+	mode "link", mode_link
+	mode "forkroot", mode_forkroot
+	mode "leaf", mode_leaf
+	mode "behind", mode_behind
+	mode "stale", mode_stale
 modes_end:
 mode:	.quad unknown_name
 as_a:	.quad 0
@@ -691,77 +565,23 @@ upd_va:	.quad 0
 upd_value: .quad 0
 upd_level: .long 0
 	.long 0
-gdt:
-	.quad 0
-	.quad 0x00af9a000000ffff	/* 0x08: kernel code */
-	.quad 0x00cf92000000ffff	/* 0x10: kernel data */
-	.quad 0x00affa000000ffff	/* 0x18: user code */
-	.quad 0x00cff2000000ffff	/* 0x20: user data */
-gdt_tss:
-	.quad 0, 0			/* 0x28: the TSS, filled in by setup_cpu */
-gdt_end:
-gdt_ptr:
-	.word gdt_end - gdt - 1
-	.quad gdt
-idt_ptr:
-	.word 15 * 16 - 1
-	.quad idt
-	.balign 16
-tss:
-	.fill 104, 1, 0
-
-	.balign 4096
-idt:
-	.fill 512, 8, 0
 
 /* The kernel slot: RAM only (64 MiB by 2 MiB pages), supervisor. */
-	.balign 4096
-kpdpt:
-	.quad kpd + PTE_KERNEL
-	.fill 511, 8, 0
-kpd:
-	.set i, 0
-	.rept RAM_END >> 21
-	.quad (i << 21) | PDE_KERNEL_2M
-	.set i, i + 1
-	.endr
-	.fill 512 - (RAM_END >> 21), 8, 0
+	kernel_slot PTE_KERNEL, PDE_KERNEL_2M
 
 /* A's tables, contiguous and in this order (fork_b copies them as one
  * block): root, PDPT, PD, PT (USER_VA), PT2 (USER_VA + 2 MiB). */
-root_a:
-	.quad kpdpt + PTE_KERNEL
-	.quad pdpt_a + PTE_USER_RW
-	.fill 510, 8, 0
-pdpt_a:
-	.quad pd_a + PTE_USER_RW
-	.fill 511, 8, 0
-pd_a:
-	.quad pt_a + PTE_USER_RW
-	.quad pt_a2 + PTE_USER_RW
-	.fill 510, 8, 0
-pt_a:
-	.quad user_code + PTE_USER_RO
-	.quad data_1 + PTE_USER_RW
-	.quad user_stack + PTE_USER_RW
-	.fill 509, 8, 0			/* [3]: the alias, in mode leaf */
-pt_a2:
-	.quad data_2 + PTE_USER_RW
-	.fill 511, 8, 0
+	table root_a, kpdpt + PTE_KERNEL, pdpt_a + PTE_USER_RW
+	table pdpt_a, pd_a + PTE_USER_RW
+	table pd_a, pt_a + PTE_USER_RW, pt_a2 + PTE_USER_RW
+	/* pt_a[3]: the alias, in mode leaf */
+	table pt_a, user_code + PTE_USER_RO, data_1 + PTE_USER_RW, user_stack + PTE_USER_RW
+	table pt_a2, data_2 + PTE_USER_RW
 
-data_1:
-	.rept 512
-	.quad VALUE_1
-	.endr
-data_2:
-	.rept 512
-	.quad VALUE_2
-	.endr
+	frame data_1, VALUE_1
+	frame data_2, VALUE_2
 /* Mapped by the kernel slot only: no user leaf of the kernel's maps it. */
-secret:
-	.rept 512
-	.quad SECRET
-	.endr
+	frame secret, SECRET
 
 	.bss
 	.balign 4096
@@ -772,5 +592,3 @@ pt_b:	.space 4096
 pt_b2:	.space 4096
 pt_x:	.space 4096
 user_stack: .space 4096
-	.space 4096
-interrupt_stack_top:

@@ -21,45 +21,25 @@
  *   "astest: ok fixed=F guest=G spurious=S"  (AS_FAULT results, in hex)
  * and exits 0, or "astest: FAIL <what>" and exits 1.
  */
+#define FAIL_PREFIX "astest: FAIL "
 #include "guest.h"
+#include "report.inc"
+#include "tables.inc"
+#include "cpl3.inc"
 
-#define RAM_END 0x4000000
-#define USER_VA 0x8000000000 /* PML4 slot 1 */
 #define DATA_VA (USER_VA + 0x1000)
 #define STACK_TOP (USER_VA + 0x3000)
-#define PTE_USER_RO 0x5      /* present, user */
-#define PTE_USER_RW 0x7      /* present, writable, user */
-#define PTE_USER_RW_AD 0x67  /* ... accessed and dirty: installed directly */
 #define PTE_KERNEL 0x3       /* present, writable */
 #define PDE_KERNEL_2M 0x83   /* present, writable, 2 MiB */
-#define TSS_SEL 0x28
 #define VALUE_1 0x1111111111111111
 #define VALUE_2 0x2222222222222222
 #define VALUE_X 0x5555555555555555
 
-/* fail "message": prints "astest: FAIL message" and exits 1. */
-.macro fail msg
-	.pushsection .rodata
-9:	.asciz "astest: FAIL \msg\n"
-	.popsection
-	lea 9b(%rip), %rdi
-	jmp die
-.endm
-
-/* hc nr: the hypercall with the argument registers as they are. */
-.macro hc nr
-	mov $\nr, %eax
-	out %eax, $UMBRA_HC_PORT
-.endm
-
 	.text
 	.globl guest_main
 guest_main:
-	call ram_end
-	cmp $RAM_END, %rax
-	je 1f
-	fail "run me with --mem 64M"
-1:	mov $UMBRA_CPUID_INFO, %eax
+	require_64m
+	mov $UMBRA_CPUID_INFO, %eax
 	cpuid
 	test $UMBRA_CPUID_F_SHADOW, %ebx
 	jnz shadow_mode
@@ -81,13 +61,15 @@ guest_main:
 	ret
 
 shadow_mode:
-	call setup_cpu
+	lea bp_handler(%rip), %rdi
+	lea pf_handler(%rip), %rsi
+	call cpu_setup
 	mov $UMBRA_PHASE_SETUP, %edi
-	hc UMBRA_HC_PHASE
+	HC(UMBRA_HC_PHASE)
 
 	/* 1. Create A, switch to it, read at CPL 3. */
 	lea root_a(%rip), %rdi
-	hc UMBRA_HC_AS_CREATE
+	HC(UMBRA_HC_AS_CREATE)
 	test %rax, %rax
 	jg 1f
 	fail "AS_CREATE(A)"
@@ -108,7 +90,7 @@ shadow_mode:
 	mov as_a(%rip), %rdi
 	lea upd(%rip), %rsi
 	mov $1, %edx
-	hc UMBRA_HC_AS_UPDATE
+	HC(UMBRA_HC_AS_UPDATE)
 	cmp $1, %rax
 	je 1f
 	fail "AS_UPDATE of A's data PTE"
@@ -121,7 +103,7 @@ shadow_mode:
 
 	/* 3. Fork: B's tables are a copy of A's; the child reads, then writes. */
 1:	mov $UMBRA_PHASE_FORK, %edi
-	hc UMBRA_HC_PHASE
+	HC(UMBRA_HC_PHASE)
 	lea root_a(%rip), %rsi
 	lea root_b(%rip), %rdi
 	mov $4 * 512, %ecx		/* root, PDPT, PD, PT: contiguous */
@@ -137,13 +119,13 @@ shadow_mode:
 	call repoint
 	mov as_a(%rip), %rdi
 	lea root_b(%rip), %rsi
-	hc UMBRA_HC_AS_FORK
+	HC(UMBRA_HC_AS_FORK)
 	test %rax, %rax
 	jg 1f
 	fail "AS_FORK(A)"
 1:	mov %rax, as_b(%rip)
 	mov $UMBRA_PHASE_CHILD, %edi
-	hc UMBRA_HC_PHASE
+	HC(UMBRA_HC_PHASE)
 	mov as_b(%rip), %rdi
 	call switch_to
 	lea u_read(%rip), %rdi
@@ -174,26 +156,26 @@ shadow_mode:
 
 	/* 5. Tear down. */
 1:	mov $UMBRA_PHASE_EXIT_WAIT, %edi
-	hc UMBRA_HC_PHASE
+	HC(UMBRA_HC_PHASE)
 	mov as_a(%rip), %rdi
-	hc UMBRA_HC_AS_DESTROY
+	HC(UMBRA_HC_AS_DESTROY)
 	cmp $-UMBRA_EBUSY, %rax
 	je 1f
 	fail "AS_DESTROY of the loaded address space was not -EBUSY"
 1:	mov $UMBRA_AS_KERNEL, %edi
 	call switch_to
 	mov as_b(%rip), %rdi
-	hc UMBRA_HC_AS_DESTROY
+	HC(UMBRA_HC_AS_DESTROY)
 	test %rax, %rax
 	jz 1f
 	fail "AS_DESTROY(B)"
 1:	mov as_a(%rip), %rdi
-	hc UMBRA_HC_AS_DESTROY
+	HC(UMBRA_HC_AS_DESTROY)
 	test %rax, %rax
 	jz 1f
 	fail "AS_DESTROY(A)"
 1:	mov as_a(%rip), %rdi
-	hc UMBRA_HC_AS_DESTROY
+	HC(UMBRA_HC_AS_DESTROY)
 	cmp $-UMBRA_EBADF, %rax
 	je 1f
 	fail "AS_DESTROY of a destroyed handle was not -EBADF"
@@ -215,13 +197,6 @@ shadow_mode:
 	xor %eax, %eax
 	ret
 
-die:
-	call puts
-	mov $1, %edi
-	hc UMBRA_HC_EXIT
-1:	hlt
-	jmp 1b
-
 /* repoint(rdi = entry, rsi = table): the entry's flags, the table's address. */
 repoint:
 	mov (%rdi), %rax
@@ -233,7 +208,7 @@ repoint:
 /* switch_to(rdi = handle): AS_SWITCH, and remember it for the #PF handler. */
 switch_to:
 	mov %rdi, cur_as(%rip)
-	hc UMBRA_HC_AS_SWITCH
+	HC(UMBRA_HC_AS_SWITCH)
 	test %rax, %rax
 	jnz 1f
 	ret
@@ -244,13 +219,7 @@ switch_to:
  * until it executes int3; returns its %rax.
  */
 run_user:
-	push %rbx
-	push %rbp
-	push %r12
-	push %r13
-	push %r14
-	push %r15
-	mov %rsp, kernel_rsp(%rip)
+	kernel_save
 	lea user_code(%rip), %rax	/* its address in the user mapping */
 	sub %rax, %rdi
 	movabs $USER_VA, %rax
@@ -265,14 +234,7 @@ run_user:
 
 /* #BP from the user program's int3: back into run_user's caller. */
 bp_handler:
-	mov kernel_rsp(%rip), %rsp
-	pop %r15
-	pop %r14
-	pop %r13
-	pop %r12
-	pop %rbp
-	pop %rbx
-	ret
+	kernel_resume
 
 /* #PF: ask the VMM; a guest fault must be the child's copy-on-write write. */
 pf_handler:
@@ -284,7 +246,7 @@ pf_handler:
 	mov %cr2, %rsi
 	mov 40(%rsp), %rdx		/* the error code */
 	mov cur_as(%rip), %rdi
-	hc UMBRA_HC_AS_FAULT
+	HC(UMBRA_HC_AS_FAULT)
 	cmp $UMBRA_FAULT_FIXED, %rax
 	jne 1f
 	incq fixed(%rip)
@@ -327,60 +289,13 @@ cow:
 	mov as_b(%rip), %rdi
 	lea upd(%rip), %rsi
 	mov $1, %edx
-	hc UMBRA_HC_AS_UPDATE
+	HC(UMBRA_HC_AS_UPDATE)
 	cmp $1, %rax
 	jne 2f
 	movq $1, cow_done(%rip)
 	ret
 1:	fail "a guest fault that is not the child's write to its data"
 2:	fail "AS_UPDATE of the child's copied page"
-
-/* IDT (#BP, DPL 3; #PF), TSS with RSP0, GDT with the TSS, ltr. */
-setup_cpu:
-	lea bp_handler(%rip), %rsi
-	mov $3, %ecx
-	mov $0xee, %edx			/* interrupt gate, DPL 3 */
-	call set_gate
-	lea pf_handler(%rip), %rsi
-	mov $14, %ecx
-	mov $0x8e, %edx			/* interrupt gate, DPL 0 */
-	call set_gate
-	lidt idt_ptr(%rip)
-	lea interrupt_stack_top(%rip), %rax
-	mov %rax, tss+4(%rip)		/* RSP0 */
-	lea tss(%rip), %rax		/* the TSS descriptor: base below 4 GiB */
-	mov %rax, %rcx
-	shl $40, %rcx
-	shr $24, %rcx			/* base 23:0 at bits 16..39 */
-	mov %rax, %rdx
-	shr $24, %rdx
-	shl $56, %rdx			/* base 31:24 at bits 56..63 */
-	or %rdx, %rcx
-	or $0x67, %rcx			/* limit */
-	movabs $0x0000890000000000, %rdx /* present, available 64-bit TSS */
-	or %rdx, %rcx
-	mov %rcx, gdt_tss(%rip)
-	lgdt gdt_ptr(%rip)
-	mov $TSS_SEL, %ax
-	ltr %ax
-	ret
-
-/* set_gate(rsi = handler, ecx = vector, edx = type and DPL) */
-set_gate:
-	lea idt(%rip), %rdi
-	shl $4, %rcx
-	add %rcx, %rdi
-	mov %rsi, %rax
-	mov %ax, (%rdi)			/* offset 15:0 */
-	movw $GUEST_CS, 2(%rdi)
-	movb $0, 4(%rdi)
-	mov %dl, 5(%rdi)
-	shr $16, %rax
-	mov %ax, 6(%rdi)		/* offset 31:16 */
-	shr $16, %rax
-	mov %eax, 8(%rdi)		/* offset 63:32 */
-	movl $0, 12(%rdi)
-	ret
 
 /* The user program: position-independent, one page, mapped at USER_VA. */
 	.balign 4096
@@ -422,68 +337,19 @@ upd:				/* struct umbra_pt_update */
 upd_value:
 	.quad 0
 	.long 1, 0
-gdt:
-	.quad 0
-	.quad 0x00af9a000000ffff	/* 0x08: kernel code */
-	.quad 0x00cf92000000ffff	/* 0x10: kernel data */
-	.quad 0x00affa000000ffff	/* 0x18: user code */
-	.quad 0x00cff2000000ffff	/* 0x20: user data */
-gdt_tss:
-	.quad 0, 0			/* 0x28: the TSS, filled in by setup_cpu */
-gdt_end:
-gdt_ptr:
-	.word gdt_end - gdt - 1
-	.quad gdt
-idt_ptr:
-	.word 15 * 16 - 1
-	.quad idt
-	.balign 16
-tss:
-	.fill 104, 1, 0
-
-	.balign 4096
-idt:
-	.fill 512, 8, 0
 
 /* The kernel slot: RAM only (64 MiB by 2 MiB pages), supervisor. */
-	.balign 4096
-kpdpt:
-	.quad kpd + PTE_KERNEL
-	.fill 511, 8, 0
-kpd:
-	.set i, 0
-	.rept RAM_END >> 21
-	.quad (i << 21) | PDE_KERNEL_2M
-	.set i, i + 1
-	.endr
-	.fill 512 - (RAM_END >> 21), 8, 0
+	kernel_slot PTE_KERNEL, PDE_KERNEL_2M
 
 /* A's tables: root, user PDPT, PD, PT, in this order (the fork copies them
  * as one block to B's). */
-root_a:
-	.quad kpdpt + PTE_KERNEL
-	.quad pdpt_a + PTE_USER_RW
-	.fill 510, 8, 0
-pdpt_a:
-	.quad pd_a + PTE_USER_RW
-	.fill 511, 8, 0
-pd_a:
-	.quad pt_a + PTE_USER_RW
-	.fill 511, 8, 0
-pt_a:
-	.quad user_code + PTE_USER_RO
-	.quad data_1 + PTE_USER_RW
-	.quad user_stack + PTE_USER_RW
-	.fill 509, 8, 0
+	table root_a, kpdpt + PTE_KERNEL, pdpt_a + PTE_USER_RW
+	table pdpt_a, pd_a + PTE_USER_RW
+	table pd_a, pt_a + PTE_USER_RW
+	table pt_a, user_code + PTE_USER_RO, data_1 + PTE_USER_RW, user_stack + PTE_USER_RW
 
-data_1:
-	.rept 512
-	.quad VALUE_1
-	.endr
-data_2:
-	.rept 512
-	.quad VALUE_2
-	.endr
+	frame data_1, VALUE_1
+	frame data_2, VALUE_2
 
 	.bss
 	.balign 4096
@@ -495,5 +361,3 @@ pd_b:	.space 4096
 pt_b:	.space 4096
 data_cow: .space 4096
 user_stack: .space 4096
-	.space 4096
-interrupt_stack_top:

@@ -2,14 +2,13 @@
  * badargs: sends bad arguments to every hypercall that takes any and checks
  * that each call returns its error code (and that the edge cases that are
  * valid succeed). Needs --mem 64M and --vcpus 2. Prints one verdict line:
- *   "badargs: N cases passed, E of them errors"   and exits 0, or
+ *   "badargs: cases passed: N, errors among them: E"   and exits 0, or
  *   "badargs: FAIL <case> returned <x> expected <y>" and exits 1.
  * In the shadow modes (CPUID flag) the UMBRA_HC_AS_* cases expect the
  * VMM's and the library's codes, in native mode -EOPNOTSUPP.
  */
 #include "guest.h"
 
-#define RAM_END 0x4000000 /* --mem 64M; the pool (shadow modes) starts here */
 #define NONCANON 0x0000800000000000
 #define BIG 0xffffffffffffffff
 #define E(x) (-(x))
@@ -119,15 +118,9 @@ guest_main:
 	test %rax, %rax
 	jnz out
 	lea passed(%rip), %rdi
-	call puts
-	mov %r13, %rdi
-	call put_hex
-	lea with(%rip), %rdi
-	call puts
-	mov %r12, %rdi
-	call put_hex
-	lea errors(%rip), %rdi
-	call puts
+	mov %r13, %rsi
+	mov %r12, %rdx
+	call put_counts
 	xor %eax, %eax
 out:
 	pop %r13
@@ -167,21 +160,11 @@ run_cases:
 	pop %rbp
 	pop %rbx
 	ret
-3:	mov %rax, %rbp			/* what it returned */
+3:	mov %rax, %rdx			/* what it returned */
 	lea fail(%rip), %rdi
-	call puts
-	mov 56(%rbx), %rdi
-	call puts
-	lea returned(%rip), %rdi
-	call puts
-	mov %rbp, %rdi
-	call put_hex
-	lea expected(%rip), %rdi
-	call puts
-	mov 48(%rbx), %rdi
-	call put_hex
-	lea newline(%rip), %rdi
-	call puts
+	mov 56(%rbx), %rsi
+	mov 48(%rbx), %rcx
+	call put_mismatch
 	mov $1, %eax
 	pop %rbp
 	pop %rbx
@@ -195,18 +178,8 @@ parked:
 	.section .rodata
 passed:
 	.asciz "badargs: cases passed: "
-with:
-	.asciz ", errors among them: "
-errors:
-	.asciz "\n"
 fail:
 	.asciz "badargs: FAIL "
-returned:
-	.asciz " returned "
-expected:
-	.asciz " expected "
-newline:
-	.asciz "\n"
 setup_msg:
 	.asciz "badargs: run me with --mem 64M\n"
 

@@ -10,15 +10,15 @@
  * Frames A, B and C hold 0xaaaa..., 0xbbbb..., 0xcccc....
  */
 #include "guest.h"
+#include "tables.inc"
 
 #define PROBE_PORT 0xe6
 #define PROBE_VA 0x40000000
-#define USER_RW 0x7 /* present, writable, user */
 
 	.text
 	.globl guest_main
 guest_main:
-	lea probe_pd + USER_RW(%rip), %rax
+	lea probe_pd + PTE_USER_RW(%rip), %rax
 	mov %rax, pdpt + 8(%rip)	/* PDPT[1]: virtual 1 GiB */
 	lea probe_pt(%rip), %rbx
 	lea probe_pd(%rip), %rcx
@@ -40,28 +40,12 @@ user_loop:
 
 	.data
 	.balign 4096
-probe_pd:
-	.quad probe_pt + USER_RW
-	.fill 511, 8, 0
-probe_pt:
-	.quad frame_a + USER_RW
-	.fill 511, 8, 0
-probe_pt2:
-	.quad frame_c + USER_RW
-	.fill 511, 8, 0
-/* Not .fill: it takes only 4 bytes of the value. */
-frame_a:
-	.rept 512
-	.quad 0xaaaaaaaaaaaaaaaa
-	.endr
-frame_b:
-	.rept 512
-	.quad 0xbbbbbbbbbbbbbbbb
-	.endr
-frame_c:
-	.rept 512
-	.quad 0xcccccccccccccccc
-	.endr
+	table probe_pd, probe_pt + PTE_USER_RW
+	table probe_pt, frame_a + PTE_USER_RW
+	table probe_pt2, frame_c + PTE_USER_RW
+	frame frame_a, 0xaaaaaaaaaaaaaaaa
+	frame frame_b, 0xbbbbbbbbbbbbbbbb
+	frame frame_c, 0xcccccccccccccccc
 
 	.bss
 	.balign 16

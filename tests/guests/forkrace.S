@@ -37,51 +37,26 @@
  *
  * Needs --vcpus 2, --mem 64M and a shadow mode.
  */
+#define FAIL_PREFIX "forkrace: FAIL "
 #include "guest.h"
+#include "report.inc"
+#include "tables.inc"
 
-#define RAM_END 0x4000000
-#define USER_VA 0x8000000000 /* PML4 slot 1 */
 #define NPD 4 /* PDs in each tree: the second pass outlasts a host time slice */
 #define MIN_ATTEMPTS 4
 #define MAX_ATTEMPTS 256
-#define PTE_USER_RW 0x7
-#define PTE_USER_RW_AD 0x67
 #define PTE_W 0x2
-#define PTE_KERNEL 0x3
-#define PDE_KERNEL_2M 0x83
-
-/* fail_val "message", value: prints "forkrace: FAIL message value", exits 1. */
-.macro fail_val msg, val
-	.pushsection .rodata
-9:	.asciz "forkrace: FAIL \msg "
-	.popsection
-	mov \val, %rsi
-	lea 9b(%rip), %rdi
-	jmp die_val
-.endm
-
-.macro hc nr
-	mov $\nr, %eax
-	out %eax, $UMBRA_HC_PORT
-.endm
 
 	.text
 	.globl guest_main
 guest_main:
-	call ram_end
-	cmp $RAM_END, %rax
-	je 1f
-	fail_val "run me with --mem 64M: RAM ends at", %rax
-1:	mov $UMBRA_CPUID_INFO, %eax
-	cpuid
-	test $UMBRA_CPUID_F_SHADOW, %ebx
-	jnz 1f
-	fail_val "run me in a shadow paging mode: CPUID flags", %rbx
-1:	cmp $2, %ecx
+	require_64m fail_val
+	require_shadow fail_val
+	cmp $2, %ecx
 	jae 1f
 	fail_val "run me with --vcpus 2: vCPUs", %rcx
 1:	lea root_p(%rip), %rdi
-	hc UMBRA_HC_AS_CREATE
+	HC(UMBRA_HC_AS_CREATE)
 	test %rax, %rax
 	jg 1f
 	fail_val "AS_CREATE(A) returned", %rax
@@ -91,7 +66,7 @@ guest_main:
 	lea racer_stack_top(%rip), %rdx
 	lea pml4(%rip), %rcx
 	xor %r8d, %r8d
-	hc UMBRA_HC_CPU_START
+	HC(UMBRA_HC_CPU_START)
 	test %rax, %rax
 	jz 1f
 	fail_val "CPU_START(1) returned", %rax
@@ -100,7 +75,7 @@ guest_main:
 	mov as_a(%rip), %rdi		/* A's shadow: one page, for forks to share */
 	movabs $USER_VA, %rsi
 	mov $UMBRA_PF_USER, %edx
-	hc UMBRA_HC_AS_FAULT
+	HC(UMBRA_HC_AS_FAULT)
 	cmp $UMBRA_FAULT_FIXED, %rax
 	je 1f
 	fail_val "AS_FAULT(A) returned", %rax
@@ -120,7 +95,7 @@ attempt:
 	jne 1b
 	mov as_a(%rip), %rdi
 	lea root_c(%rip), %rsi
-	hc UMBRA_HC_AS_FORK
+	HC(UMBRA_HC_AS_FORK)
 	movq $0, go(%rip)
 	mov %rax, %rbx
 	mov seq(%rip), %rax
@@ -132,9 +107,9 @@ attempt:
 1:	mov aliased(%rip), %rax
 	add %rax, wins(%rip)
 	mov $UMBRA_PHASE_CHILD, %edi	/* --check: the invariants, child alive */
-	hc UMBRA_HC_PHASE
+	HC(UMBRA_HC_PHASE)
 	mov %rbx, %rdi
-	hc UMBRA_HC_AS_DESTROY
+	HC(UMBRA_HC_AS_DESTROY)
 	test %rax, %rax
 	jz 1f
 	fail_val "AS_DESTROY(child) returned", %rax
@@ -147,7 +122,7 @@ attempt:
 	jb attempt
 	fail_val "vCPU 1 never aliased the tables while AS_FORK ran: inconclusive, forks", %r13
 1:	mov as_a(%rip), %rdi
-	hc UMBRA_HC_AS_DESTROY
+	HC(UMBRA_HC_AS_DESTROY)
 	lea ok_msg(%rip), %rdi
 	call puts
 	mov %r13, %rdi
@@ -160,19 +135,6 @@ attempt:
 	call puts
 	xor %eax, %eax
 	ret
-
-/* die_val(rdi = message, rsi = value): prints both, exits 1. */
-die_val:
-	push %rsi
-	call puts
-	pop %rdi
-	call put_hex
-	lea newline(%rip), %rdi
-	call puts
-	mov $1, %edi
-	hc UMBRA_HC_EXIT
-1:	hlt
-	jmp 1b
 
 /* vCPU 1, started at CPL 0 on the boot tables: on to CPL 3. */
 racer_start:
@@ -296,8 +258,6 @@ ok_msg2:
 	.asciz " forks, the tables aliased during "
 ok_msg3:
 	.asciz " of them\n"
-newline:
-	.asciz "\n"
 
 	.data
 	.balign 64
@@ -316,30 +276,14 @@ as_a:	.quad 0
 wins:	.quad 0
 
 /* The kernel slot: RAM only (64 MiB by 2 MiB pages), supervisor. */
-	.balign 4096
-kpdpt:
-	.quad kpd + PTE_KERNEL
-	.fill 511, 8, 0
-kpd:
-	.set i, 0
-	.rept RAM_END >> 21
-	.quad (i << 21) | PDE_KERNEL_2M
-	.set i, i + 1
-	.endr
-	.fill 512 - (RAM_END >> 21), 8, 0
+	kernel_slot PTE_KERNEL, PDE_KERNEL_2M
 
 /* The parent's tree and the child's copy: slot 1 -> PDPT -> NPD PDs ->
  * 512 PTs each (vCPU 1 fills the PDPTs, PDs and PTs). */
-root_p:
-	.quad kpdpt + PTE_KERNEL
-	.quad pdpt_p + PTE_USER_RW
-	.fill 510, 8, 0
+	table root_p, kpdpt + PTE_KERNEL, pdpt_p + PTE_USER_RW
 pdpt_p:				/* vCPU 1 links the PDs */
 	.fill 512, 8, 0
-root_c:
-	.quad kpdpt + PTE_KERNEL
-	.quad pdpt_c + PTE_USER_RW
-	.fill 510, 8, 0
+	table root_c, kpdpt + PTE_KERNEL, pdpt_c + PTE_USER_RW
 pdpt_c:
 	.fill 512, 8, 0
 data_page:

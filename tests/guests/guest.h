@@ -14,6 +14,15 @@
 #define GUEST_USER_CS (0x18 | 3)
 #define GUEST_USER_DS (0x20 | 3)
 
+/* IDT gates (cpu.S's set_gate): the exceptions' vectors, and the types */
+#define NR_VECTORS 32
+#define GATE_KERNEL 0x8e	/* present, 64-bit interrupt gate, DPL 0 */
+#define GATE_USER 0xee		/* ... DPL 3: int3 works from CPL 3 */
+
+/* The end of guest RAM under --mem 64M, which most test guests need (they
+ * check it); in the shadow modes the VMM's pool starts here. */
+#define RAM_END 0x4000000
+
 /* hvm_start_info fields */
 #define START_INFO_CMDLINE 24
 #define START_INFO_MEMMAP 40

@@ -29,52 +29,30 @@
  * Needs --mem 64M and a shadow mode (the pool holds a root page for each
  * live address space: 4096 pages, 16 MiB of the default 64 MiB).
  */
+#define FAIL_PREFIX "handlewrap: FAIL "
 #include "guest.h"
+#include "report.inc"
+#include "tables.inc"
 
-#define RAM_END 0x4000000
 #define SLOTS 4096  /* MMU_MAX_ADDRESS_SPACES */
 #define CYCLES 0x10000 /* one more generation than 16 bits hold */
-#define PTE_KERNEL 0x3
-#define PDE_KERNEL_2M 0x83
 #define E(x) (-(x))
-
-/* fail_val "message", value: prints "handlewrap: FAIL message value", exits 1. */
-.macro fail_val msg, val
-	.pushsection .rodata
-9:	.asciz "handlewrap: FAIL \msg "
-	.popsection
-	mov \val, %rsi
-	lea 9b(%rip), %rdi
-	jmp die_val
-.endm
-
-.macro hc nr
-	mov $\nr, %eax
-	out %eax, $UMBRA_HC_PORT
-.endm
 
 	.text
 	.globl guest_main
 guest_main:
-	call ram_end
-	cmp $RAM_END, %rax
-	je 1f
-	fail_val "run me with --mem 64M: RAM ends at", %rax
-1:	mov $UMBRA_CPUID_INFO, %eax
-	cpuid
-	test $UMBRA_CPUID_F_SHADOW, %ebx
-	jnz 1f
-	fail_val "run me in a shadow paging mode: CPUID flags", %rbx
+	require_64m fail_val
+	require_shadow fail_val
 
 	/* 4095 roots, each with the kernel slot, and an address space each. */
-1:	lea roots(%rip), %rbx
+	lea roots(%rip), %rbx
 	lea handles(%rip), %r12
 	mov $SLOTS - 1, %r13d
 	lea kpdpt(%rip), %r14
 	or $PTE_KERNEL, %r14
 2:	mov %r14, (%rbx)
 	mov %rbx, %rdi
-	hc UMBRA_HC_AS_CREATE
+	HC(UMBRA_HC_AS_CREATE)
 	test %rax, %rax
 	jg 3f
 	fail_val "AS_CREATE of a filler returned", %rax
@@ -87,17 +65,17 @@ guest_main:
 	/* The slot left: h0, then CYCLES - 1 more tenants. */
 	lea cycle_root(%rip), %rdi
 	mov %r14, (%rdi)
-	hc UMBRA_HC_AS_CREATE
+	HC(UMBRA_HC_AS_CREATE)
 	test %rax, %rax
 	jg 1f
 	fail_val "AS_CREATE of h0 returned", %rax
 1:	mov %rax, h0(%rip)
 	mov %rax, %rdi
-	hc UMBRA_HC_AS_DESTROY
+	HC(UMBRA_HC_AS_DESTROY)
 	test %rax, %rax
 	jz 1f
 	fail_val "AS_DESTROY(h0) returned", %rax
-1:	hc UMBRA_HC_CLOCK
+1:	HC(UMBRA_HC_CLOCK)
 	mov %rax, t0(%rip)
 	/* The tight loop: r15 = h0's slot, r14 ORs the destroys' results. */
 	movzwl h0(%rip), %r15d
@@ -105,11 +83,11 @@ guest_main:
 	mov $CYCLES - 1, %r13d
 	lea cycle_root(%rip), %r12
 2:	mov %r12, %rdi
-	hc UMBRA_HC_AS_CREATE
+	HC(UMBRA_HC_AS_CREATE)
 	cmp %r15w, %ax			/* in h0's slot (and not an error) */
 	jne 3f
 	mov %rax, %rdi
-	hc UMBRA_HC_AS_DESTROY
+	HC(UMBRA_HC_AS_DESTROY)
 	or %rax, %r14
 	dec %r13d
 	jnz 2b
@@ -118,16 +96,16 @@ guest_main:
 4:	test %r14, %r14
 	jz 1f
 	fail_val "an AS_DESTROY in the loop failed: results ORed", %r14
-1:	hc UMBRA_HC_CLOCK
+1:	HC(UMBRA_HC_CLOCK)
 	sub t0(%rip), %rax
 	mov %rax, t0(%rip)
 
 	/* The generation has come round to h0's: one more create, then h0. */
 	lea cycle_root(%rip), %rdi
-	hc UMBRA_HC_AS_CREATE
+	HC(UMBRA_HC_AS_CREATE)
 	mov %rax, %rbx
 	mov h0(%rip), %rdi
-	hc UMBRA_HC_AS_SWITCH
+	HC(UMBRA_HC_AS_SWITCH)
 	test %rax, %rax
 	jnz 1f
 	fail_val "AS_SWITCH to the first handle, destroyed 0x10000 creates ago, returned 0: it names the address space the last AS_CREATE made, whose handle is", %rbx
@@ -135,7 +113,7 @@ guest_main:
 	je 1f
 	fail_val "AS_SWITCH to the first handle returned", %rax
 1:	mov h0(%rip), %rdi
-	hc UMBRA_HC_AS_DESTROY
+	HC(UMBRA_HC_AS_DESTROY)
 	cmp $E(UMBRA_EBADF), %rax
 	je 1f
 	fail_val "AS_DESTROY of the first handle returned", %rax
@@ -168,7 +146,7 @@ guest_main:
 	lea handles(%rip), %r12
 	mov $SLOTS - 1, %r13d
 2:	mov (%r12), %rdi
-	hc UMBRA_HC_AS_DESTROY
+	HC(UMBRA_HC_AS_DESTROY)
 	test %rax, %rax
 	jz 3f
 	fail_val "AS_DESTROY of a filler returned", %rax
@@ -177,19 +155,6 @@ guest_main:
 	jnz 2b
 	xor %eax, %eax
 	ret
-
-/* die_val(rdi = message, rsi = value): prints both, exits 1. */
-die_val:
-	push %rsi
-	call puts
-	pop %rdi
-	call put_hex
-	lea newline(%rip), %rdi
-	call puts
-	mov $1, %edi
-	hc UMBRA_HC_EXIT
-1:	hlt
-	jmp 1b
 
 	.section .rodata
 ok_msg:
@@ -204,8 +169,6 @@ time_msg2:
 	.asciz " creates and destroys: "
 time_msg3:
 	.asciz " ns\n"
-newline:
-	.asciz "\n"
 
 	.data
 	.balign 8
@@ -213,17 +176,7 @@ h0:	.quad 0
 t0:	.quad 0
 
 /* The kernel slot: RAM only (64 MiB by 2 MiB pages), supervisor. */
-	.balign 4096
-kpdpt:
-	.quad kpd + PTE_KERNEL
-	.fill 511, 8, 0
-kpd:
-	.set i, 0
-	.rept RAM_END >> 21
-	.quad (i << 21) | PDE_KERNEL_2M
-	.set i, i + 1
-	.endr
-	.fill 512 - (RAM_END >> 21), 8, 0
+	kernel_slot PTE_KERNEL, PDE_KERNEL_2M
 
 	.bss
 	.balign 4096

@@ -19,14 +19,7 @@
  * Anything else prints "misbehave: unknown mode" and exits 3.
  */
 #include "guest.h"
-
-/* mode name, handler */
-.macro mode name, handler
-	.pushsection .rodata
-9:	.asciz "\name"
-	.popsection
-	.quad 9b, \handler
-.endm
+#include "modes.inc"
 
 	/* Not in .rodata: the macro puts the names there. */
 	.data
@@ -52,30 +45,13 @@ modes_end:
 	.globl guest_main
 guest_main:
 	push %rbx
-	call cmdline
-	mov %rax, %r8			/* the command line */
-	lea modes(%rip), %rbx
-1:	lea modes_end(%rip), %rax
-	cmp %rax, %rbx
-	jae unknown
-	mov (%rbx), %rsi		/* compare the name with the first word */
-	mov %r8, %rdi
-2:	movzbl (%rsi), %eax
-	movzbl (%rdi), %ecx
-	test %eax, %eax
-	jz 3f
-	cmp %eax, %ecx
-	jne 4f
-	inc %rsi
-	inc %rdi
-	jmp 2b
-3:	cmp $' ', %ecx			/* the name ended: so must the word */
-	je 5f
-	test %ecx, %ecx
-	je 5f
-4:	add $16, %rbx
-	jmp 1b
-5:	pop %rax			/* drop the saved %rbx: handlers do not return */
+	lea modes(%rip), %rdi
+	lea modes_end(%rip), %rsi
+	call find_mode
+	test %rax, %rax
+	jz unknown
+	mov %rax, %rbx
+	pop %rax			/* drop the saved %rbx: handlers do not return */
 	jmp *8(%rbx)
 unknown:
 	lea unknown_msg(%rip), %rdi

@@ -12,7 +12,6 @@
  */
 #include "guest.h"
 
-#define RAM_END 0x4000000 /* --mem 64M; the pool (shadow modes) starts here */
 #define LAST_PAGE (RAM_END - 0x1000)
 #define TOP_PAGE 0xfffffffffffff000
 #define BIG 0xffffffffffffffff
@@ -60,7 +59,6 @@ guest_main:
 	push %r12
 	push %r13
 	push %r14
-	push %r15
 	xor %r13d, %r13d		/* cases passed */
 	xor %r12d, %r12d		/* ... of them errors */
 	call ram_end
@@ -120,15 +118,9 @@ guest_main:
 	inc %r13
 
 	lea passed(%rip), %rdi
-	call puts
-	mov %r13, %rdi
-	call put_hex
-	lea with(%rip), %rdi
-	call puts
-	mov %r12, %rdi
-	call put_hex
-	lea newline(%rip), %rdi
-	call puts
+	mov %r13, %rsi
+	mov %r12, %rdx
+	call put_counts
 	call timings
 	lea calls_clear(%rip), %rdi
 	call puts
@@ -150,7 +142,6 @@ guest_main:
 	call puts
 	xor %eax, %eax
 out:
-	pop %r15
 	pop %r14
 	pop %r13
 	pop %r12
@@ -164,26 +155,15 @@ wrong_setup:
 
 /* The case named at 32(%rbx) returned %rax instead of 24(%rbx). */
 fail_case:
-	mov 24(%rbx), %r15
+	mov 24(%rbx), %rcx
 	jmp 1f
 /* The check named by %r14 failed with %rax (0 expected). */
 fail_value:
-	xor %r15d, %r15d
-1:	mov %rax, %rbx
+	xor %ecx, %ecx
+1:	mov %rax, %rdx
 	lea fail(%rip), %rdi
-	call puts
-	mov %r14, %rdi
-	call puts
-	lea returned(%rip), %rdi
-	call puts
-	mov %rbx, %rdi
-	call put_hex
-	lea expected(%rip), %rdi
-	call puts
-	mov %r15, %rdi
-	call put_hex
-	lea newline(%rip), %rdi
-	call puts
+	mov %r14, %rsi
+	call put_mismatch
 	mov $1, %eax
 	jmp out
 
@@ -300,8 +280,6 @@ print_per_page:
 	.section .rodata
 passed:
 	.asciz "pageops: cases passed: "
-with:
-	.asciz ", errors among them: "
 calls_clear:
 	.asciz "pageops: page_clear calls "
 calls_copy:
@@ -318,10 +296,6 @@ t_copy:
 	.asciz ", page_copy "
 fail:
 	.asciz "pageops: FAIL "
-returned:
-	.asciz " returned "
-expected:
-	.asciz " expected "
 newline:
 	.asciz "\n"
 setup_msg:

@@ -34,52 +34,31 @@
  * teardown, the guest says "poolwrite: MODE: FAIL ..." and exits 1. Needs
  * --mem 64M and a shadow mode.
  */
+#define FAIL_PREFIX "poolwrite: FAIL "
 #include "guest.h"
+#include "report.inc"
+#include "tables.inc"
+#include "modes.inc"
 
-#define RAM_END 0x4000000
-#define USER_VA 0x8000000000 /* PML4 slot 1 */
 #define DATA_VA (USER_VA + 0x1000)
-#define PTE_USER_RW 0x7
-#define PTE_KERNEL 0x3
-#define PDE_KERNEL_2M 0x83
 #define FRAME_MASK 0x000ffffffffff000
 #define BOGUS_LEAF 0x000ffffffffff067 /* present, writable, user, A, D */
 #define SCAN_PAGES 64                  /* pool pages searched in mode early */
 
-/* fail "message": prints "poolwrite: FAIL message" and exits 1. */
-.macro fail msg
-	.pushsection .rodata
-9:	.asciz "poolwrite: FAIL \msg\n"
-	.popsection
-	lea 9b(%rip), %rdi
-	jmp die
-.endm
-
 	.text
 	.globl guest_main
 guest_main:
-	call ram_end
-	cmp $RAM_END, %rax
-	je 1f
-	fail "run me with --mem 64M"
-1:	mov $UMBRA_CPUID_INFO, %eax
-	cpuid
-	test $UMBRA_CPUID_F_SHADOW, %ebx
+	require_64m
+	require_shadow
+	lea modes(%rip), %rdi
+	lea modes_end(%rip), %rsi
+	call find_mode
+	test %rax, %rax
 	jnz 1f
-	fail "run me in a shadow paging mode"
-1:	call cmdline
-	mov %rax, %rbx
-	lea early_name(%rip), %rdi
-	mov %rbx, %rsi
-	call word_is
-	test %eax, %eax
-	jnz mode_early
-	lea cr3_name(%rip), %rdi
-	mov %rbx, %rsi
-	call word_is
-	test %eax, %eax
-	jnz mode_cr3
 	fail "unknown mode (early or cr3)"
+1:	mov (%rax), %rcx
+	mov %rcx, mode(%rip)		/* its name, for write_leaf */
+	jmp *8(%rax)
 
 /* Creates A and fills its data page's shadow leaf. */
 make_as:
@@ -99,8 +78,6 @@ make_as:
 1:	ret
 
 mode_early:
-	lea early_name(%rip), %rax
-	mov %rax, mode(%rip)
 	call make_as
 	/* Still on the boot tables: the pool is mapped at RAM_END. The
 	 * leaf of DATA_VA is entry 1 of its pmd page and names data_page. */
@@ -125,8 +102,6 @@ mode_early:
 	fail "early: the guest wrote its shadow pool and the VMM went on"
 
 mode_cr3:
-	lea cr3_name(%rip), %rax
-	mov %rax, mode(%rip)
 	call make_as
 	mov as_a(%rip), %rdi
 	HC(UMBRA_HC_AS_SWITCH)
@@ -179,38 +154,7 @@ write_leaf:
 	mov %rax, (%rbx)		/* the attack */
 	ret
 
-/* word_is(rdi = name, rsi = command line) -> eax 1 if its first word is name. */
-word_is:
-1:	movzbl (%rdi), %eax
-	movzbl (%rsi), %ecx
-	test %eax, %eax
-	jz 2f
-	cmp %eax, %ecx
-	jne 3f
-	inc %rdi
-	inc %rsi
-	jmp 1b
-2:	cmp $' ', %ecx
-	je 4f
-	test %ecx, %ecx
-	je 4f
-3:	xor %eax, %eax
-	ret
-4:	mov $1, %eax
-	ret
-
-die:
-	call puts
-	mov $1, %edi
-	HC(UMBRA_HC_EXIT)
-1:	hlt
-	jmp 1b
-
 	.section .rodata
-early_name:
-	.asciz "early"
-cr3_name:
-	.asciz "cr3"
 msg_prefix:
 	.asciz "poolwrite: "
 msg_writing:
@@ -220,36 +164,20 @@ newline:
 
 	.data
 	.balign 8
+modes:
+	mode "early", mode_early
+	mode "cr3", mode_cr3
+modes_end:
 as_a:	.quad 0
 mode:	.quad 0
 
 /* The kernel slot: RAM only (64 MiB by 2 MiB pages), supervisor. */
-	.balign 4096
-kpdpt:
-	.quad kpd + PTE_KERNEL
-	.fill 511, 8, 0
-kpd:
-	.set i, 0
-	.rept RAM_END >> 21
-	.quad (i << 21) | PDE_KERNEL_2M
-	.set i, i + 1
-	.endr
-	.fill 512 - (RAM_END >> 21), 8, 0
+	kernel_slot PTE_KERNEL, PDE_KERNEL_2M
 
 /* A: one data page at DATA_VA. */
-root_a:
-	.quad kpdpt + PTE_KERNEL
-	.quad pdpt_a + PTE_USER_RW
-	.fill 510, 8, 0
-pdpt_a:
-	.quad pd_a + PTE_USER_RW
-	.fill 511, 8, 0
-pd_a:
-	.quad pt_a + PTE_USER_RW
-	.fill 511, 8, 0
-pt_a:
-	.quad 0
-	.quad data_page + PTE_USER_RW
-	.fill 510, 8, 0
+	table root_a, kpdpt + PTE_KERNEL, pdpt_a + PTE_USER_RW
+	table pdpt_a, pd_a + PTE_USER_RW
+	table pd_a, pt_a + PTE_USER_RW
+	table pt_a, 0, data_page + PTE_USER_RW
 data_page:
 	.fill 512, 8, 0

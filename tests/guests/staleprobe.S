@@ -37,15 +37,13 @@
  * failure ("staleprobe: FAIL <what>": a hypercall refused, a first access
  * that did not see the old translation, an unexpected fault).
  */
+#define FAIL_PREFIX "staleprobe: FAIL "
 #include "guest.h"
+#include "report.inc"
+#include "tables.inc"
 
-#define RAM_END 0x4000000
-#define USER_VA 0x8000000000	/* PML4 slot 1 */
-#define TABLE 0x7		/* a table link: present, writable, user */
-#define KPDE_2M 0x87		/* the kernel slot: present, writable, user, 2 MiB */
 #define LEAF_RO 0x25		/* present, user, accessed: installed at once */
-#define LEAF_RW 0x67		/* present, writable, user, accessed, dirty */
-#define LEAF_RO_D 0x65		/* LEAF_RW without W */
+#define LEAF_RO_D 0x65		/* PTE_USER_RW_AD without W */
 #define STALE_STATUS 3
 
 /* The probed VAs: one set per pass. */
@@ -83,51 +81,21 @@
 #define UPD_VA 0
 #define UPD_VALUE 8
 
-/* fail "message": prints "staleprobe: FAIL message" and exits 1. */
-.macro fail msg
-	.pushsection .rodata
-9:	.asciz "staleprobe: FAIL \msg\n"
-	.popsection
-	lea 9b(%rip), %rdi
-	jmp die
-.endm
-
-/* say "text": puts(text). */
-.macro say text
-	.pushsection .rodata
-9:	.asciz "\text"
-	.popsection
-	lea 9b(%rip), %rdi
-	call puts
-.endm
-
-.macro hc nr
-	mov $\nr, %eax
-	out %eax, $UMBRA_HC_PORT
-.endm
-
 .macro phase nr
 	mov $\nr, %edi
-	hc UMBRA_HC_PHASE
+	HC(UMBRA_HC_PHASE)
 .endm
 
 	.text
 	.globl guest_main
 guest_main:
-	call ram_end
-	cmp $RAM_END, %rax
-	je 1f
-	fail "run me with --mem 64M"
-1:	mov $UMBRA_CPUID_INFO, %eax
-	cpuid
-	test $UMBRA_CPUID_F_SHADOW, %ebx
-	jnz 1f
-	fail "run me in a shadow paging mode"
-1:	lea pf_handler(%rip), %rdi
+	require_64m
+	require_shadow
+	lea pf_handler(%rip), %rdi
 	call usermode_setup
 	phase UMBRA_PHASE_SETUP
 	lea root_p(%rip), %rdi
-	hc UMBRA_HC_AS_CREATE
+	HC(UMBRA_HC_AS_CREATE)
 	test %rax, %rax
 	jg 1f
 	fail "AS_CREATE of the main address space"
@@ -137,7 +105,7 @@ guest_main:
 	 * under --flush tlb the VMM would resume the vCPU in its flush stub,
 	 * which the boot tables do not map (tests/vmm/stubswitch.sh). */
 	mov %rax, %rsi
-	lea u_switch(%rip), %rdi
+	lea user_as_switch(%rip), %rdi
 	call run_user
 	test %rax, %rax
 	jz 1f
@@ -254,7 +222,7 @@ step_reuse:
 	lea LEAF_RO(%r14), %rax
 	mov %rax, pt_t(%rip)		/* not registered: the guest writes it */
 	lea root_t(%rip), %rdi
-	hc UMBRA_HC_AS_CREATE
+	HC(UMBRA_HC_AS_CREATE)
 	test %rax, %rax
 	jg 2f
 	fail "pool-reuse: AS_CREATE"
@@ -282,7 +250,7 @@ step_reuse:
 2:	mov as_p(%rip), %rdi
 	call switch_to
 	mov as_t(%rip), %rdi
-	hc UMBRA_HC_AS_DESTROY
+	HC(UMBRA_HC_AS_DESTROY)
 	test %rax, %rax
 	jz 2f
 	fail "pool-reuse: AS_DESTROY"
@@ -372,14 +340,14 @@ put_dec:
 	mov %rsi, %rdi
 	lea dec_end(%rip), %rsi
 	sub %rdi, %rsi
-	hc UMBRA_HC_CONSOLE
+	HC(UMBRA_HC_CONSOLE)
 	ret
 
 /* update_p(rsi = struct umbra_pt_update): applies it to P. */
 update_p:
 	mov as_p(%rip), %rdi
 	mov $1, %edx
-	hc UMBRA_HC_AS_UPDATE
+	HC(UMBRA_HC_AS_UPDATE)
 	cmp $1, %rax
 	jne 1f
 	ret
@@ -388,7 +356,7 @@ update_p:
 /* switch_to(rdi = handle): AS_SWITCH, and remember it for the #PF handler. */
 switch_to:
 	mov %rdi, cur_as(%rip)
-	hc UMBRA_HC_AS_SWITCH
+	HC(UMBRA_HC_AS_SWITCH)
 	test %rax, %rax
 	jnz 1f
 	ret
@@ -426,10 +394,6 @@ u_write:
 	mov %rdx, (%rsi)
 u_write_done:
 	int3
-u_switch:
-	mov %rsi, %rdi
-	hc UMBRA_HC_AS_SWITCH
-	int3
 
 /*
  * #PF: a hidden fault (AS_FAULT fills the shadow) is retried; one the
@@ -448,7 +412,7 @@ pf_handler:
 	mov %cr2, %rsi
 	mov 32(%rsp), %rdx		/* the error code */
 	mov cur_as(%rip), %rdi
-	hc UMBRA_HC_AS_FAULT
+	HC(UMBRA_HC_AS_FAULT)
 	cmp $UMBRA_FAULT_FIXED, %rax
 	je 3f
 	cmp $UMBRA_FAULT_SPURIOUS, %rax
@@ -482,15 +446,7 @@ fault_loop:
 	call put_hex
 	say "\n"
 	mov $STALE_STATUS, %edi
-	jmp exit
-
-die:
-	call puts
-	mov $1, %edi
-exit:
-	hc UMBRA_HC_EXIT
-1:	hlt
-	jmp 1b
+	jmp guest_exit
 
 	.section .rodata
 leaf_name:
@@ -531,7 +487,7 @@ run3:
 	.long 1, 0
 	.quad NARROW_VA3, frame_w3 + LEAF_RO_D
 	.long 1, 0
-	.quad PD_VA3, pt3b_3 + TABLE
+	.quad PD_VA3, pt3b_3 + PTE_USER_RW
 	.long 2, 0
 run0:
 	.quad 0, cpl0_name
@@ -539,82 +495,44 @@ run0:
 	.long 1, 0
 	.quad NARROW_VA0, frame_w0 + LEAF_RO_D
 	.long 1, 0
-	.quad PD_VA0, pt3b_0 + TABLE
+	.quad PD_VA0, pt3b_0 + PTE_USER_RW
 	.long 2, 0
 
 /* The kernel slot: RAM by 2 MiB pages. */
-	.balign 4096
-kpdpt:
-	.quad kpd + TABLE
-	.fill 511, 8, 0
-kpd:
-	.set i, 0
-	.rept RAM_END >> 21
-	.quad (i << 21) | KPDE_2M
-	.set i, i + 1
-	.endr
-	.fill 512 - (RAM_END >> 21), 8, 0
+	kernel_slot PTE_USER_RW, PDE_USER_2M
 
 /* P: steps 1-3. */
-root_p:
-	.quad kpdpt + TABLE
-	.quad pdpt_p + TABLE
-	.fill 510, 8, 0
-pdpt_p:
-	.quad pd_p + TABLE
-	.fill 511, 8, 0
+	table root_p, kpdpt + PTE_USER_RW, pdpt_p + PTE_USER_RW
+	table pdpt_p, pd_p + PTE_USER_RW
 pd_p:
-	.quad pt_p + TABLE
-	.quad pt3a_3 + TABLE		/* PD_VA3 */
-	.quad pt3a_0 + TABLE		/* PD_VA0 */
+	.quad pt_p + PTE_USER_RW
+	.quad pt3a_3 + PTE_USER_RW		/* PD_VA3 */
+	.quad pt3a_0 + PTE_USER_RW		/* PD_VA0 */
 	.fill 509, 8, 0
 pt_p:
 	.quad frame_a + LEAF_RO		/* LEAF_VA3 */
-	.quad frame_w3 + LEAF_RW	/* NARROW_VA3 */
+	.quad frame_w3 + PTE_USER_RW_AD	/* NARROW_VA3 */
 	.quad frame_a + LEAF_RO		/* LEAF_VA0 */
-	.quad frame_w0 + LEAF_RW	/* NARROW_VA0 */
+	.quad frame_w0 + PTE_USER_RW_AD	/* NARROW_VA0 */
 	.fill 508, 8, 0
 /* Step 3's PTs: the old ones, and the fresh ones the PD entries move to. */
-pt3a_3:
-	.quad frame_c0 + LEAF_RO
-	.fill 511, 8, 0
-pt3a_0:
-	.quad frame_c0 + LEAF_RO
-	.fill 511, 8, 0
-pt3b_3:
-	.quad frame_c + LEAF_RO
-	.fill 511, 8, 0
-pt3b_0:
-	.quad frame_c + LEAF_RO
-	.fill 511, 8, 0
+	table pt3a_3, frame_c0 + LEAF_RO
+	table pt3a_0, frame_c0 + LEAF_RO
+	table pt3b_3, frame_c + LEAF_RO
+	table pt3b_0, frame_c + LEAF_RO
 
 /* Step 4's address spaces: REUSE_VA -> the round's frame (pt_t[0]). */
-root_t:
-	.quad kpdpt + TABLE
-	.quad pdpt_t + TABLE
-	.fill 510, 8, 0
-pdpt_t:
-	.quad pd_t + TABLE
-	.fill 511, 8, 0
-pd_t:
-	.quad pt_t + TABLE
-	.fill 511, 8, 0
+	table root_t, kpdpt + PTE_USER_RW, pdpt_t + PTE_USER_RW
+	table pdpt_t, pd_t + PTE_USER_RW
+	table pd_t, pt_t + PTE_USER_RW
 pt_t:
 	.fill 512, 8, 0
 
 /* The frames: only their first quadword is read. */
-frame_a:
-	.quad VALUE_A
-	.fill 511, 8, 0
-frame_b:
-	.quad VALUE_B
-	.fill 511, 8, 0
-frame_c0:
-	.quad VALUE_C0
-	.fill 511, 8, 0
-frame_c:
-	.quad VALUE_C
-	.fill 511, 8, 0
+	table frame_a, VALUE_A
+	table frame_b, VALUE_B
+	table frame_c0, VALUE_C0
+	table frame_c, VALUE_C
 
 	.bss
 	.balign 4096

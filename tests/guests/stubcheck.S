@@ -33,14 +33,12 @@
  * Prints "stubcheck: ok at cplN" and exits 0, or
  * "stubcheck: FAIL <case>: <what>" and exits 1.
  */
+#define FAIL_PREFIX "stubcheck: FAIL "
 #include "guest.h"
+#include "report.inc"
+#include "tables.inc"
 
-#define RAM_END 0x4000000
-#define USER_VA 0x8000000000	/* PML4 slot 1 */
-#define TABLE 0x7		/* a table link: present, writable, user */
-#define KPDE_2M 0x87		/* the kernel slot: present, writable, user, 2 MiB */
-#define LEAF_RW 0x67		/* present, writable, user, accessed, dirty */
-#define LEAF_RO_D 0x65		/* LEAF_RW without W */
+#define LEAF_RO_D 0x65		/* PTE_USER_RW_AD without W */
 #define BATCH UMBRA_HC_PORT	/* updates in a batch made through out (%dx) */
 /* CF, PF, AF, ZF, SF, DF, OF and the always-set bit 1 */
 #define FLAGS_SET 0xcd7
@@ -63,27 +61,6 @@
  * PD entries 1..4. */
 #define LEAF_VA(i) (USER_VA + (i) * 0x1000)
 #define PD_VA(i) (USER_VA + ((i) + 1) * 0x200000)
-
-.macro fail msg
-	.pushsection .rodata
-9:	.asciz "stubcheck: FAIL \msg\n"
-	.popsection
-	lea 9b(%rip), %rdi
-	jmp die
-.endm
-
-.macro say text
-	.pushsection .rodata
-9:	.asciz "\text"
-	.popsection
-	lea 9b(%rip), %rdi
-	call puts
-.endm
-
-.macro hc nr
-	mov $\nr, %eax
-	out %eax, $UMBRA_HC_PORT
-.endm
 
 /* check name, form (imm or dx), flags, expected %rax: runs the case that
  * regs_in holds (the caller set %rax and the arguments). */
@@ -131,16 +108,9 @@
 	.text
 	.globl guest_main
 guest_main:
-	call ram_end
-	cmp $RAM_END, %rax
-	je 1f
-	fail "run me with --mem 64M"
-1:	mov $UMBRA_CPUID_INFO, %eax
-	cpuid
-	test $UMBRA_CPUID_F_SHADOW, %ebx
-	jnz 1f
-	fail "run me in a shadow paging mode"
-1:	call cmdline
+	require_64m
+	require_shadow
+	call cmdline
 	mov %rax, %r12
 	mov %r12, %rdi
 	lea arg_cpl3(%rip), %rsi
@@ -166,7 +136,7 @@ guest_main:
 2:	lea pf_handler(%rip), %rdi
 	call usermode_setup
 	lea root_1(%rip), %rdi
-	hc UMBRA_HC_AS_CREATE
+	HC(UMBRA_HC_AS_CREATE)
 	test %rax, %rax
 	jg 1f
 	fail "AS_CREATE"
@@ -244,7 +214,7 @@ guest_main:
 	xor %esi, %esi
 	call switch_at_cpl3
 	mov as_1(%rip), %rdi
-	hc UMBRA_HC_AS_DESTROY
+	HC(UMBRA_HC_AS_DESTROY)
 	test %rax, %rax
 	jz 1f
 	fail "AS_DESTROY"
@@ -271,7 +241,7 @@ expect_cr3:
 fill:
 	mov as_1(%rip), %rdi
 	mov $UMBRA_PF_USER, %edx
-	hc UMBRA_HC_AS_FAULT
+	HC(UMBRA_HC_AS_FAULT)
 	cmp $UMBRA_FAULT_FIXED, %rax
 	jne 1f
 	ret
@@ -279,7 +249,7 @@ fill:
 
 /* switch_at_cpl3(rsi = handle): an AS_SWITCH that runs no stub. */
 switch_at_cpl3:
-	lea u_switch(%rip), %rdi
+	lea user_as_switch(%rip), %rdi
 	call run_user
 	test %rax, %rax
 	jnz 1f
@@ -484,10 +454,6 @@ hc_dx:
 u_case:
 	call *%rbx
 	int3
-u_switch:
-	mov %rsi, %rdi
-	hc UMBRA_HC_AS_SWITCH
-	int3
 
 /* #PF: nothing here faults (the fills are hypercalls); report it. */
 pf_handler:
@@ -502,14 +468,6 @@ pf_handler:
 1:	call puts
 	say "\n"
 	jmp exit_failed
-
-die:
-	call puts
-exit_failed:
-	mov $1, %edi
-	hc UMBRA_HC_EXIT
-1:	hlt
-	jmp 1b
 
 	.section .rodata
 arg_cpl3:
@@ -578,47 +536,29 @@ partial_batch:
 	.long 1, 0
 	.quad LEAF_VA(4), leaf_frame + LEAF_RO_D
 	.long 0, 0			/* level 0: -UMBRA_EINVAL */
-	batch pd_batch_0, PD_VA(0), pt_b0 + TABLE, 2
-	batch pd_batch_1, PD_VA(1), pt_b1 + TABLE, 2
-	batch pd_batch_2, PD_VA(2), pt_b2 + TABLE, 2
-	batch pd_batch_3, PD_VA(3), pt_b3 + TABLE, 2
+	batch pd_batch_0, PD_VA(0), pt_b0 + PTE_USER_RW, 2
+	batch pd_batch_1, PD_VA(1), pt_b1 + PTE_USER_RW, 2
+	batch pd_batch_2, PD_VA(2), pt_b2 + PTE_USER_RW, 2
+	batch pd_batch_3, PD_VA(3), pt_b3 + PTE_USER_RW, 2
 
 /* The kernel slot: RAM by 2 MiB pages, user-accessible (CPL 3 runs the
  * cases from the image). */
-	.balign 4096
-kpdpt:
-	.quad kpd + TABLE
-	.fill 511, 8, 0
-kpd:
-	.set i, 0
-	.rept RAM_END >> 21
-	.quad (i << 21) | KPDE_2M
-	.set i, i + 1
-	.endr
-	.fill 512 - (RAM_END >> 21), 8, 0
+	kernel_slot PTE_USER_RW, PDE_USER_2M
 
 /* Address space 1. */
-root_1:
-	.quad kpdpt + TABLE
-	.quad pdpt_1 + TABLE
-	.fill 510, 8, 0
-pdpt_1:
-	.quad pd_1 + TABLE
-	.fill 511, 8, 0
-pd_1:
-	.quad pt_l + TABLE
-	.quad pt_a0 + TABLE, pt_a1 + TABLE, pt_a2 + TABLE, pt_a3 + TABLE
-	.fill 507, 8, 0
+	table root_1, kpdpt + PTE_USER_RW, pdpt_1 + PTE_USER_RW
+	table pdpt_1, pd_1 + PTE_USER_RW
+	table pd_1, pt_l + PTE_USER_RW, pt_a0 + PTE_USER_RW, pt_a1 + PTE_USER_RW, pt_a2 + PTE_USER_RW, pt_a3 + PTE_USER_RW
 pt_l:
 	.rept 5
-	.quad leaf_frame + LEAF_RW
+	.quad leaf_frame + PTE_USER_RW_AD
 	.endr
 	.fill 507, 8, 0
 /* The PD cases' PTs: the ones the entries point at, the fresh ones they
  * move to; each maps its first page. */
 .irp t, pt_a0, pt_a1, pt_a2, pt_a3, pt_b0, pt_b1, pt_b2, pt_b3
 \t:
-	.quad leaf_frame + LEAF_RW
+	.quad leaf_frame + PTE_USER_RW_AD
 	.fill 511, 8, 0
 .endr
 

@@ -1,24 +1,21 @@
 /*
- * CPL 3 for the test guests that need it (staleprobe, stubcheck): an IDT
- * whose #BP gate (DPL 3) is the way back from CPL 3 and whose #PF gate is
- * the guest's own, a TSS whose RSP0 gives the CPU a kernel stack when it
- * leaves CPL 3, and run_user. These guests make their kernel slot
+ * CPL 3 for the test guests that need it (staleprobe, stubcheck): cpu.S's
+ * tables with every exception to `unexpected` but #BP (DPL 3), the way
+ * back from CPL 3, and #PF, the guest's own; run_user, and
+ * user_as_switch for it. These guests make their kernel slot
  * user-accessible (like boot.S's tables), so CPL 3 runs the image's own
  * code, before and after they move onto shadow roots.
  */
 #include "guest.h"
+#include "cpl3.inc"
 
-#define TSS_SEL 0x28
-#define NR_VECTORS 32
-#define GATE_KERNEL 0x8e	/* present, 64-bit interrupt gate, DPL 0 */
-#define GATE_USER 0xee		/* ... DPL 3: int3 works from CPL 3 */
 #define RFLAGS_IOPL3 0x3002	/* IOPL 3: CPL 3 may make hypercalls */
 
 	.text
 /*
  * usermode_setup(rdi = #PF handler): every exception vector to
- * `unexpected` but #BP (back from run_user) and #PF (rdi), the TSS with
- * RSP0, a GDT that has it, ltr.
+ * `unexpected` but #BP (back from run_user) and #PF (rdi); cpu_setup
+ * loads the tables.
  */
 	.globl usermode_setup
 usermode_setup:
@@ -32,51 +29,10 @@ usermode_setup:
 	inc %ebx
 	cmp $NR_VECTORS, %ebx
 	jb 1b
-	lea bp_handler(%rip), %rsi
-	mov $3, %ecx
-	mov $GATE_USER, %edx
-	call set_gate
 	pop %rsi
-	mov $14, %ecx
-	mov $GATE_KERNEL, %edx
-	call set_gate
-	lidt idt_ptr(%rip)
-	lea interrupt_stack_top(%rip), %rax
-	mov %rax, tss+4(%rip)		/* RSP0 */
-	lea tss(%rip), %rax		/* the TSS descriptor: base below 4 GiB */
-	mov %rax, %rcx
-	shl $40, %rcx
-	shr $24, %rcx			/* base 23:0 at bits 16..39 */
-	mov %rax, %rdx
-	shr $24, %rdx
-	shl $56, %rdx			/* base 31:24 at bits 56..63 */
-	or %rdx, %rcx
-	or $0x67, %rcx			/* limit */
-	movabs $0x0000890000000000, %rdx /* present, available 64-bit TSS */
-	or %rdx, %rcx
-	mov %rcx, gdt_tss(%rip)
-	lgdt gdt_ptr(%rip)
-	mov $TSS_SEL, %ax
-	ltr %ax
 	pop %rbx
-	ret
-
-/* set_gate(rsi = handler, ecx = vector, edx = type and DPL) */
-set_gate:
-	lea idt(%rip), %rdi
-	shl $4, %rcx
-	add %rcx, %rdi
-	mov %rsi, %rax
-	mov %ax, (%rdi)			/* offset 15:0 */
-	movw $GUEST_CS, 2(%rdi)
-	movb $0, 4(%rdi)
-	mov %dl, 5(%rdi)
-	shr $16, %rax
-	mov %ax, 6(%rdi)		/* offset 31:16 */
-	shr $16, %rax
-	mov %eax, 8(%rdi)		/* offset 63:32 */
-	movl $0, 12(%rdi)
-	ret
+	lea bp_handler(%rip), %rdi
+	jmp cpu_setup
 
 /*
  * run_user(rdi = entry): runs entry at CPL 3 with IOPL 3 on the user
@@ -86,13 +42,7 @@ set_gate:
  */
 	.globl run_user
 run_user:
-	push %rbx
-	push %rbp
-	push %r12
-	push %r13
-	push %r14
-	push %r15
-	mov %rsp, kernel_rsp(%rip)
+	kernel_save
 	push $GUEST_USER_DS
 	lea user_stack_top(%rip), %rax
 	push %rax
@@ -101,27 +51,25 @@ run_user:
 	push %rdi
 	iretq
 
+/* user_as_switch(rsi = handle) -> rax, user code for run_user: AS_SWITCH
+ * from CPL 3, where the VMM runs no flush stub (so it may leave tables
+ * that do not map the stub). */
+	.globl user_as_switch
+user_as_switch:
+	mov %rsi, %rdi
+	HC(UMBRA_HC_AS_SWITCH)
+	int3
+
 /* #BP from the user code's int3: back into run_user's caller. The user
  * code may have set DF; the kernel code expects it clear. */
 bp_handler:
 	cld
-	mov kernel_rsp(%rip), %rsp
-	pop %r15
-	pop %r14
-	pop %r13
-	pop %r12
-	pop %rbp
-	pop %rbx
-	ret
+	kernel_resume
 
 /* Any other exception: nothing these guests expect; stop with status 1. */
 unexpected:
 	lea unexpected_msg(%rip), %rdi
-	call puts
-	mov $1, %edi
-	HC(UMBRA_HC_EXIT)
-1:	hlt
-	jmp 1b
+	jmp die
 
 	.section .rodata
 unexpected_msg:
@@ -131,31 +79,8 @@ unexpected_msg:
 	.balign 8
 kernel_rsp:
 	.quad 0
-gdt:
-	.quad 0
-	.quad 0x00af9a000000ffff	/* 0x08: kernel code */
-	.quad 0x00cf92000000ffff	/* 0x10: kernel data */
-	.quad 0x00affa000000ffff	/* 0x18: user code */
-	.quad 0x00cff2000000ffff	/* 0x20: user data */
-gdt_tss:
-	.quad 0, 0			/* 0x28: the TSS, filled in by usermode_setup */
-gdt_end:
-gdt_ptr:
-	.word gdt_end - gdt - 1
-	.quad gdt
-idt_ptr:
-	.word NR_VECTORS * 16 - 1
-	.quad idt
-	.balign 16
-tss:
-	.fill 104, 1, 0
-	.balign 16
-idt:
-	.fill NR_VECTORS * 2, 8, 0
 
 	.bss
 	.balign 16
-	.space 4096
-interrupt_stack_top:
 	.space 4096
 user_stack_top:

@@ -5,7 +5,8 @@ TEST_GUEST_INCLUDES = $(GUEST_CPPFLAGS) -I$(top_srcdir)/tests/guests
 TEST_GUEST_LINK = $(GUEST_LINK_FLAGS) -Wl,-T,$(top_srcdir)/tests/guests/guest.lds
 TEST_GUEST_LDS = $(top_srcdir)/tests/guests/guest.lds
 EXTRA_DIST += tests/guests/guest.lds
-noinst_HEADERS += tests/guests/guest.h
+noinst_HEADERS += tests/guests/guest.h tests/guests/report.inc tests/guests/tables.inc \
+	tests/guests/cpl3.inc tests/guests/modes.inc
 
 noinst_PROGRAMS += tests/guests/hello.elf
 tests_guests_hello_elf_SOURCES = tests/guests/boot.S tests/guests/hello.S
@@ -32,7 +33,7 @@ tests_guests_idle_elf_LDFLAGS = $(TEST_GUEST_LINK)
 tests_guests_idle_elf_DEPENDENCIES = $(TEST_GUEST_LDS)
 
 noinst_PROGRAMS += tests/guests/badargs.elf
-tests_guests_badargs_elf_SOURCES = tests/guests/boot.S tests/guests/badargs.S
+tests_guests_badargs_elf_SOURCES = tests/guests/boot.S tests/guests/badargs.S tests/guests/cases.S
 tests_guests_badargs_elf_CPPFLAGS = $(TEST_GUEST_INCLUDES)
 tests_guests_badargs_elf_CCASFLAGS = $(GUEST_CCASFLAGS)
 tests_guests_badargs_elf_CFLAGS = $(GUEST_CFLAGS)
@@ -40,7 +41,7 @@ tests_guests_badargs_elf_LDFLAGS = $(TEST_GUEST_LINK)
 tests_guests_badargs_elf_DEPENDENCIES = $(TEST_GUEST_LDS)
 
 noinst_PROGRAMS += tests/guests/misbehave.elf
-tests_guests_misbehave_elf_SOURCES = tests/guests/boot.S tests/guests/misbehave.S
+tests_guests_misbehave_elf_SOURCES = tests/guests/boot.S tests/guests/misbehave.S tests/guests/modes.S
 tests_guests_misbehave_elf_CPPFLAGS = $(TEST_GUEST_INCLUDES)
 tests_guests_misbehave_elf_CCASFLAGS = $(GUEST_CCASFLAGS)
 tests_guests_misbehave_elf_CFLAGS = $(GUEST_CFLAGS)
@@ -56,7 +57,7 @@ tests_guests_flushprobe_elf_LDFLAGS = $(TEST_GUEST_LINK)
 tests_guests_flushprobe_elf_DEPENDENCIES = $(TEST_GUEST_LDS)
 
 noinst_PROGRAMS += tests/guests/astest.elf
-tests_guests_astest_elf_SOURCES = tests/guests/boot.S tests/guests/astest.S
+tests_guests_astest_elf_SOURCES = tests/guests/boot.S tests/guests/astest.S tests/guests/cpu.S tests/guests/exit.S
 tests_guests_astest_elf_CPPFLAGS = $(TEST_GUEST_INCLUDES)
 tests_guests_astest_elf_CCASFLAGS = $(GUEST_CCASFLAGS)
 tests_guests_astest_elf_CFLAGS = $(GUEST_CFLAGS)
@@ -65,7 +66,7 @@ tests_guests_astest_elf_DEPENDENCIES = $(TEST_GUEST_LDS)
 
 noinst_PROGRAMS += tests/guests/staleprobe.elf
 tests_guests_staleprobe_elf_SOURCES = tests/guests/boot.S tests/guests/usermode.S \
-	tests/guests/staleprobe.S
+	tests/guests/staleprobe.S tests/guests/cpu.S tests/guests/exit.S
 tests_guests_staleprobe_elf_CPPFLAGS = $(TEST_GUEST_INCLUDES)
 tests_guests_staleprobe_elf_CCASFLAGS = $(GUEST_CCASFLAGS)
 tests_guests_staleprobe_elf_CFLAGS = $(GUEST_CFLAGS)
@@ -74,7 +75,7 @@ tests_guests_staleprobe_elf_DEPENDENCIES = $(TEST_GUEST_LDS)
 
 noinst_PROGRAMS += tests/guests/stubcheck.elf
 tests_guests_stubcheck_elf_SOURCES = tests/guests/boot.S tests/guests/usermode.S \
-	tests/guests/stubcheck.S
+	tests/guests/stubcheck.S tests/guests/cpu.S tests/guests/exit.S
 tests_guests_stubcheck_elf_CPPFLAGS = $(TEST_GUEST_INCLUDES)
 tests_guests_stubcheck_elf_CCASFLAGS = $(GUEST_CCASFLAGS)
 tests_guests_stubcheck_elf_CFLAGS = $(GUEST_CFLAGS)
@@ -82,7 +83,7 @@ tests_guests_stubcheck_elf_LDFLAGS = $(TEST_GUEST_LINK)
 tests_guests_stubcheck_elf_DEPENDENCIES = $(TEST_GUEST_LDS)
 
 noinst_PROGRAMS += tests/guests/pageops.elf
-tests_guests_pageops_elf_SOURCES = tests/guests/boot.S tests/guests/pageops.S
+tests_guests_pageops_elf_SOURCES = tests/guests/boot.S tests/guests/pageops.S tests/guests/cases.S
 tests_guests_pageops_elf_CPPFLAGS = $(TEST_GUEST_INCLUDES)
 tests_guests_pageops_elf_CCASFLAGS = $(GUEST_CCASFLAGS)
 tests_guests_pageops_elf_CFLAGS = $(GUEST_CFLAGS)
@@ -147,28 +148,28 @@ TESTS += tests/vmm/unit
 ## Hostile guests (issue 10, docs/hostile.md): one per class of attack
 ## on the shadow MMU, each run by its script below.
 noinst_PROGRAMS += tests/guests/poolwrite.elf
-tests_guests_poolwrite_elf_SOURCES = tests/guests/boot.S tests/guests/poolwrite.S
+tests_guests_poolwrite_elf_SOURCES = tests/guests/boot.S tests/guests/poolwrite.S tests/guests/modes.S tests/guests/exit.S
 tests_guests_poolwrite_elf_CPPFLAGS = $(TEST_GUEST_INCLUDES)
 tests_guests_poolwrite_elf_CCASFLAGS = $(GUEST_CCASFLAGS)
 tests_guests_poolwrite_elf_CFLAGS = $(GUEST_CFLAGS)
 tests_guests_poolwrite_elf_LDFLAGS = $(TEST_GUEST_LINK)
 tests_guests_poolwrite_elf_DEPENDENCIES = $(TEST_GUEST_LDS)
 noinst_PROGRAMS += tests/guests/alias.elf
-tests_guests_alias_elf_SOURCES = tests/guests/boot.S tests/guests/alias.S
+tests_guests_alias_elf_SOURCES = tests/guests/boot.S tests/guests/alias.S tests/guests/cpu.S tests/guests/modes.S
 tests_guests_alias_elf_CPPFLAGS = $(TEST_GUEST_INCLUDES)
 tests_guests_alias_elf_CCASFLAGS = $(GUEST_CCASFLAGS)
 tests_guests_alias_elf_CFLAGS = $(GUEST_CFLAGS)
 tests_guests_alias_elf_LDFLAGS = $(TEST_GUEST_LINK)
 tests_guests_alias_elf_DEPENDENCIES = $(TEST_GUEST_LDS)
 noinst_PROGRAMS += tests/guests/handlewrap.elf
-tests_guests_handlewrap_elf_SOURCES = tests/guests/boot.S tests/guests/handlewrap.S
+tests_guests_handlewrap_elf_SOURCES = tests/guests/boot.S tests/guests/handlewrap.S tests/guests/exit.S
 tests_guests_handlewrap_elf_CPPFLAGS = $(TEST_GUEST_INCLUDES)
 tests_guests_handlewrap_elf_CCASFLAGS = $(GUEST_CCASFLAGS)
 tests_guests_handlewrap_elf_CFLAGS = $(GUEST_CFLAGS)
 tests_guests_handlewrap_elf_LDFLAGS = $(TEST_GUEST_LINK)
 tests_guests_handlewrap_elf_DEPENDENCIES = $(TEST_GUEST_LDS)
 noinst_PROGRAMS += tests/guests/forkrace.elf
-tests_guests_forkrace_elf_SOURCES = tests/guests/boot.S tests/guests/forkrace.S
+tests_guests_forkrace_elf_SOURCES = tests/guests/boot.S tests/guests/forkrace.S tests/guests/exit.S
 tests_guests_forkrace_elf_CPPFLAGS = $(TEST_GUEST_INCLUDES)
 tests_guests_forkrace_elf_CCASFLAGS = $(GUEST_CCASFLAGS)
 tests_guests_forkrace_elf_CFLAGS = $(GUEST_CFLAGS)
