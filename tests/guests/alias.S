@@ -402,14 +402,6 @@ teardown:
 	fail_val "AS_DESTROY(A) returned", %rax
 1:	ret
 
-/* repoint(rdi = entry, rsi = table): the entry's flags, the table's address. */
-repoint:
-	mov (%rdi), %rax
-	and $0xfff, %eax
-	or %rsi, %rax
-	mov %rax, (%rdi)
-	ret
-
 /* ---- CPL 3 ---- */
 
 /*

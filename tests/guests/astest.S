@@ -197,14 +197,6 @@ shadow_mode:
 	xor %eax, %eax
 	ret
 
-/* repoint(rdi = entry, rsi = table): the entry's flags, the table's address. */
-repoint:
-	mov (%rdi), %rax
-	and $0xfff, %eax
-	or %rsi, %rax
-	mov %rax, (%rdi)
-	ret
-
 /* switch_to(rdi = handle): AS_SWITCH, and remember it for the #PF handler. */
 switch_to:
 	mov %rdi, cur_as(%rip)

@@ -57,7 +57,7 @@ tests_guests_flushprobe_elf_LDFLAGS = $(TEST_GUEST_LINK)
 tests_guests_flushprobe_elf_DEPENDENCIES = $(TEST_GUEST_LDS)
 
 noinst_PROGRAMS += tests/guests/astest.elf
-tests_guests_astest_elf_SOURCES = tests/guests/boot.S tests/guests/astest.S tests/guests/cpu.S tests/guests/exit.S
+tests_guests_astest_elf_SOURCES = tests/guests/boot.S tests/guests/astest.S tests/guests/pagetable.S tests/guests/cpu.S tests/guests/exit.S
 tests_guests_astest_elf_CPPFLAGS = $(TEST_GUEST_INCLUDES)
 tests_guests_astest_elf_CCASFLAGS = $(GUEST_CCASFLAGS)
 tests_guests_astest_elf_CFLAGS = $(GUEST_CFLAGS)
@@ -155,7 +155,7 @@ tests_guests_poolwrite_elf_CFLAGS = $(GUEST_CFLAGS)
 tests_guests_poolwrite_elf_LDFLAGS = $(TEST_GUEST_LINK)
 tests_guests_poolwrite_elf_DEPENDENCIES = $(TEST_GUEST_LDS)
 noinst_PROGRAMS += tests/guests/alias.elf
-tests_guests_alias_elf_SOURCES = tests/guests/boot.S tests/guests/alias.S tests/guests/cpu.S tests/guests/modes.S
+tests_guests_alias_elf_SOURCES = tests/guests/boot.S tests/guests/alias.S tests/guests/pagetable.S tests/guests/cpu.S tests/guests/modes.S
 tests_guests_alias_elf_CPPFLAGS = $(TEST_GUEST_INCLUDES)
 tests_guests_alias_elf_CCASFLAGS = $(GUEST_CCASFLAGS)
 tests_guests_alias_elf_CFLAGS = $(GUEST_CFLAGS)
