@@ -180,18 +180,9 @@ shadow_mode:
 	je 1f
 	fail "AS_DESTROY of a destroyed handle was not -EBADF"
 
-1:	lea ok_msg(%rip), %rdi
-	call puts
-	mov fixed(%rip), %rdi
-	call put_hex
-	lea guest_msg(%rip), %rdi
-	call puts
-	mov guest(%rip), %rdi
-	call put_hex
-	lea spurious_msg(%rip), %rdi
-	call puts
-	mov spurious(%rip), %rdi
-	call put_hex
+1:	puts_hex ok_msg, fixed(%rip)
+	puts_hex guest_msg, guest(%rip)
+	puts_hex spurious_msg, spurious(%rip)
 	lea newline(%rip), %rdi
 	call puts
 	xor %eax, %eax
