@@ -221,11 +221,7 @@ bp_handler:
 
 /* #PF: ask the VMM; a guest fault must be the child's copy-on-write write. */
 pf_handler:
-	push %rax
-	push %rcx
-	push %rdx
-	push %rsi
-	push %rdi
+	fault_save
 	mov %cr2, %rsi
 	mov 40(%rsp), %rdx		/* the error code */
 	mov cur_as(%rip), %rdi
@@ -243,13 +239,7 @@ pf_handler:
 	fail "AS_FAULT returned an error"
 4:	incq guest(%rip)
 	call cow
-3:	pop %rdi
-	pop %rsi
-	pop %rdx
-	pop %rcx
-	pop %rax
-	add $8, %rsp
-	iretq
+3:	fault_return
 
 /* cow(rsi = va, rdx = error code): copy the data page for the child. */
 cow:
