@@ -402,14 +402,6 @@ teardown:
 	fail_val "AS_DESTROY(A) returned", %rax
 1:	ret
 
-/* repoint(rdi = entry, rsi = table): the entry's flags, the table's address. */
-repoint:
-	mov (%rdi), %rax
-	and $0xfff, %eax
-	or %rsi, %rax
-	mov %rax, (%rdi)
-	ret
-
 /* ---- CPL 3 ---- */
 
 /*
@@ -444,11 +436,7 @@ bp_handler:
 /* #PF: ask the VMM; FIXED or SPURIOUS retries, anything else stops the
  * program. A #PF in the kernel is a bug of this guest. */
 pf_handler:
-	push %rax
-	push %rcx
-	push %rdx
-	push %rsi
-	push %rdi
+	fault_save
 	testb $3, 56(%rsp)		/* the CS it came from */
 	jnz 1f
 	mov %cr2, %rsi
@@ -470,13 +458,7 @@ pf_handler:
 3:	mov kernel_rsp(%rip), %rsp	/* stop the program */
 	movabs $KILLED, %rax
 	jmp user_done
-4:	pop %rdi
-	pop %rsi
-	pop %rdx
-	pop %rcx
-	pop %rax
-	add $8, %rsp
-	iretq
+4:	fault_return
 
 /* ---- output ---- */
 

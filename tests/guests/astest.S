@@ -180,29 +180,12 @@ shadow_mode:
 	je 1f
 	fail "AS_DESTROY of a destroyed handle was not -EBADF"
 
-1:	lea ok_msg(%rip), %rdi
-	call puts
-	mov fixed(%rip), %rdi
-	call put_hex
-	lea guest_msg(%rip), %rdi
-	call puts
-	mov guest(%rip), %rdi
-	call put_hex
-	lea spurious_msg(%rip), %rdi
-	call puts
-	mov spurious(%rip), %rdi
-	call put_hex
+1:	puts_hex ok_msg, fixed(%rip)
+	puts_hex guest_msg, guest(%rip)
+	puts_hex spurious_msg, spurious(%rip)
 	lea newline(%rip), %rdi
 	call puts
 	xor %eax, %eax
-	ret
-
-/* repoint(rdi = entry, rsi = table): the entry's flags, the table's address. */
-repoint:
-	mov (%rdi), %rax
-	and $0xfff, %eax
-	or %rsi, %rax
-	mov %rax, (%rdi)
 	ret
 
 /* switch_to(rdi = handle): AS_SWITCH, and remember it for the #PF handler. */
@@ -238,11 +221,7 @@ bp_handler:
 
 /* #PF: ask the VMM; a guest fault must be the child's copy-on-write write. */
 pf_handler:
-	push %rax
-	push %rcx
-	push %rdx
-	push %rsi
-	push %rdi
+	fault_save
 	mov %cr2, %rsi
 	mov 40(%rsp), %rdx		/* the error code */
 	mov cur_as(%rip), %rdi
@@ -260,13 +239,7 @@ pf_handler:
 	fail "AS_FAULT returned an error"
 4:	incq guest(%rip)
 	call cow
-3:	pop %rdi
-	pop %rsi
-	pop %rdx
-	pop %rcx
-	pop %rax
-	add $8, %rsp
-	iretq
+3:	fault_return
 
 /* cow(rsi = va, rdx = error code): copy the data page for the child. */
 cow:

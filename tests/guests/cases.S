@@ -3,6 +3,7 @@
  * the results they expect (badargs, pageops).
  */
 #include "guest.h"
+#include "report.inc"
 
 	.text
 /* put_counts(rdi = "<guest>: cases passed: ", rsi = cases passed, rdx =
@@ -16,10 +17,7 @@ put_counts:
 	call puts
 	mov %rbx, %rdi
 	call put_hex
-	lea with(%rip), %rdi
-	call puts
-	mov %r12, %rdi
-	call put_hex
+	puts_hex with, %r12
 	lea newline(%rip), %rdi
 	call puts
 	pop %r12
@@ -40,14 +38,8 @@ put_mismatch:
 	call puts
 	mov %rbx, %rdi
 	call puts
-	lea returned(%rip), %rdi
-	call puts
-	mov %r12, %rdi
-	call put_hex
-	lea expected(%rip), %rdi
-	call puts
-	mov %r13, %rdi
-	call put_hex
+	puts_hex returned, %r12
+	puts_hex expected, %r13
 	lea newline(%rip), %rdi
 	call puts
 	pop %r13

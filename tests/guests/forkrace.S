@@ -123,14 +123,8 @@ attempt:
 	fail_val "vCPU 1 never aliased the tables while AS_FORK ran: inconclusive, forks", %r13
 1:	mov as_a(%rip), %rdi
 	HC(UMBRA_HC_AS_DESTROY)
-	lea ok_msg(%rip), %rdi
-	call puts
-	mov %r13, %rdi
-	call put_hex
-	lea ok_msg2(%rip), %rdi
-	call puts
-	mov wins(%rip), %rdi
-	call put_hex
+	puts_hex ok_msg, %r13
+	puts_hex ok_msg2, wins(%rip)
 	lea ok_msg3(%rip), %rdi
 	call puts
 	xor %eax, %eax

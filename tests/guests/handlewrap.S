@@ -125,20 +125,14 @@ guest_main:
 	call puts
 	mov $CYCLES, %edi
 	call put_hex
-	lea ok_msg2(%rip), %rdi
-	call puts
-	mov h0(%rip), %rdi
-	call put_hex
+	puts_hex ok_msg2, h0(%rip)
 	lea ok_msg3(%rip), %rdi
 	call puts
 	lea time_msg(%rip), %rdi
 	call puts
 	mov $CYCLES, %edi
 	call put_hex
-	lea time_msg2(%rip), %rdi
-	call puts
-	mov t0(%rip), %rdi
-	call put_hex
+	puts_hex time_msg2, t0(%rip)
 	lea time_msg3(%rip), %rdi
 	call puts
 

@@ -11,6 +11,7 @@
  * or "pageops: FAIL <case> returned <x> expected <y>" and exits 1.
  */
 #include "guest.h"
+#include "report.inc"
 
 #define LAST_PAGE (RAM_END - 0x1000)
 #define TOP_PAGE 0xfffffffffffff000
@@ -122,22 +123,10 @@ guest_main:
 	mov %r12, %rdx
 	call put_counts
 	call timings
-	lea calls_clear(%rip), %rdi
-	call puts
-	mov clear_calls(%rip), %rdi
-	call put_hex
-	lea errs(%rip), %rdi
-	call puts
-	mov clear_errors(%rip), %rdi
-	call put_hex
-	lea calls_copy(%rip), %rdi
-	call puts
-	mov copy_calls(%rip), %rdi
-	call put_hex
-	lea errs(%rip), %rdi
-	call puts
-	mov copy_errors(%rip), %rdi
-	call put_hex
+	puts_hex calls_clear, clear_calls(%rip)
+	puts_hex errs, clear_errors(%rip)
+	puts_hex calls_copy, copy_calls(%rip)
+	puts_hex errs, copy_errors(%rip)
 	lea newline(%rip), %rdi
 	call puts
 	xor %eax, %eax

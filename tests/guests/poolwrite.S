@@ -144,10 +144,7 @@ write_leaf:
 	call puts
 	mov mode(%rip), %rdi
 	call puts
-	lea msg_writing(%rip), %rdi
-	call puts
-	mov %rbx, %rdi
-	call put_hex
+	puts_hex msg_writing, %rbx
 	lea newline(%rip), %rdi
 	call puts
 	movabs $BOGUS_LEAF, %rax

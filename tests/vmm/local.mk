@@ -33,7 +33,8 @@ tests_guests_idle_elf_LDFLAGS = $(TEST_GUEST_LINK)
 tests_guests_idle_elf_DEPENDENCIES = $(TEST_GUEST_LDS)
 
 noinst_PROGRAMS += tests/guests/badargs.elf
-tests_guests_badargs_elf_SOURCES = tests/guests/boot.S tests/guests/badargs.S tests/guests/cases.S
+tests_guests_badargs_elf_SOURCES = tests/guests/boot.S tests/guests/badargs.S \
+	tests/guests/cases.S
 tests_guests_badargs_elf_CPPFLAGS = $(TEST_GUEST_INCLUDES)
 tests_guests_badargs_elf_CCASFLAGS = $(GUEST_CCASFLAGS)
 tests_guests_badargs_elf_CFLAGS = $(GUEST_CFLAGS)
@@ -41,7 +42,8 @@ tests_guests_badargs_elf_LDFLAGS = $(TEST_GUEST_LINK)
 tests_guests_badargs_elf_DEPENDENCIES = $(TEST_GUEST_LDS)
 
 noinst_PROGRAMS += tests/guests/misbehave.elf
-tests_guests_misbehave_elf_SOURCES = tests/guests/boot.S tests/guests/misbehave.S tests/guests/modes.S
+tests_guests_misbehave_elf_SOURCES = tests/guests/boot.S tests/guests/misbehave.S \
+	tests/guests/modes.S
 tests_guests_misbehave_elf_CPPFLAGS = $(TEST_GUEST_INCLUDES)
 tests_guests_misbehave_elf_CCASFLAGS = $(GUEST_CCASFLAGS)
 tests_guests_misbehave_elf_CFLAGS = $(GUEST_CFLAGS)
@@ -57,7 +59,8 @@ tests_guests_flushprobe_elf_LDFLAGS = $(TEST_GUEST_LINK)
 tests_guests_flushprobe_elf_DEPENDENCIES = $(TEST_GUEST_LDS)
 
 noinst_PROGRAMS += tests/guests/astest.elf
-tests_guests_astest_elf_SOURCES = tests/guests/boot.S tests/guests/astest.S tests/guests/cpu.S tests/guests/exit.S
+tests_guests_astest_elf_SOURCES = tests/guests/boot.S tests/guests/astest.S \
+	tests/guests/pagetable.S tests/guests/cpu.S tests/guests/exit.S
 tests_guests_astest_elf_CPPFLAGS = $(TEST_GUEST_INCLUDES)
 tests_guests_astest_elf_CCASFLAGS = $(GUEST_CCASFLAGS)
 tests_guests_astest_elf_CFLAGS = $(GUEST_CFLAGS)
@@ -83,7 +86,8 @@ tests_guests_stubcheck_elf_LDFLAGS = $(TEST_GUEST_LINK)
 tests_guests_stubcheck_elf_DEPENDENCIES = $(TEST_GUEST_LDS)
 
 noinst_PROGRAMS += tests/guests/pageops.elf
-tests_guests_pageops_elf_SOURCES = tests/guests/boot.S tests/guests/pageops.S tests/guests/cases.S
+tests_guests_pageops_elf_SOURCES = tests/guests/boot.S tests/guests/pageops.S \
+	tests/guests/cases.S
 tests_guests_pageops_elf_CPPFLAGS = $(TEST_GUEST_INCLUDES)
 tests_guests_pageops_elf_CCASFLAGS = $(GUEST_CCASFLAGS)
 tests_guests_pageops_elf_CFLAGS = $(GUEST_CFLAGS)
@@ -148,28 +152,32 @@ TESTS += tests/vmm/unit
 ## Hostile guests (issue 10, docs/hostile.md): one per class of attack
 ## on the shadow MMU, each run by its script below.
 noinst_PROGRAMS += tests/guests/poolwrite.elf
-tests_guests_poolwrite_elf_SOURCES = tests/guests/boot.S tests/guests/poolwrite.S tests/guests/modes.S tests/guests/exit.S
+tests_guests_poolwrite_elf_SOURCES = tests/guests/boot.S tests/guests/poolwrite.S \
+	tests/guests/modes.S tests/guests/exit.S
 tests_guests_poolwrite_elf_CPPFLAGS = $(TEST_GUEST_INCLUDES)
 tests_guests_poolwrite_elf_CCASFLAGS = $(GUEST_CCASFLAGS)
 tests_guests_poolwrite_elf_CFLAGS = $(GUEST_CFLAGS)
 tests_guests_poolwrite_elf_LDFLAGS = $(TEST_GUEST_LINK)
 tests_guests_poolwrite_elf_DEPENDENCIES = $(TEST_GUEST_LDS)
 noinst_PROGRAMS += tests/guests/alias.elf
-tests_guests_alias_elf_SOURCES = tests/guests/boot.S tests/guests/alias.S tests/guests/cpu.S tests/guests/modes.S
+tests_guests_alias_elf_SOURCES = tests/guests/boot.S tests/guests/alias.S \
+	tests/guests/pagetable.S tests/guests/cpu.S tests/guests/modes.S
 tests_guests_alias_elf_CPPFLAGS = $(TEST_GUEST_INCLUDES)
 tests_guests_alias_elf_CCASFLAGS = $(GUEST_CCASFLAGS)
 tests_guests_alias_elf_CFLAGS = $(GUEST_CFLAGS)
 tests_guests_alias_elf_LDFLAGS = $(TEST_GUEST_LINK)
 tests_guests_alias_elf_DEPENDENCIES = $(TEST_GUEST_LDS)
 noinst_PROGRAMS += tests/guests/handlewrap.elf
-tests_guests_handlewrap_elf_SOURCES = tests/guests/boot.S tests/guests/handlewrap.S tests/guests/exit.S
+tests_guests_handlewrap_elf_SOURCES = tests/guests/boot.S tests/guests/handlewrap.S \
+	tests/guests/exit.S
 tests_guests_handlewrap_elf_CPPFLAGS = $(TEST_GUEST_INCLUDES)
 tests_guests_handlewrap_elf_CCASFLAGS = $(GUEST_CCASFLAGS)
 tests_guests_handlewrap_elf_CFLAGS = $(GUEST_CFLAGS)
 tests_guests_handlewrap_elf_LDFLAGS = $(TEST_GUEST_LINK)
 tests_guests_handlewrap_elf_DEPENDENCIES = $(TEST_GUEST_LDS)
 noinst_PROGRAMS += tests/guests/forkrace.elf
-tests_guests_forkrace_elf_SOURCES = tests/guests/boot.S tests/guests/forkrace.S tests/guests/exit.S
+tests_guests_forkrace_elf_SOURCES = tests/guests/boot.S tests/guests/forkrace.S \
+	tests/guests/exit.S
 tests_guests_forkrace_elf_CPPFLAGS = $(TEST_GUEST_INCLUDES)
 tests_guests_forkrace_elf_CCASFLAGS = $(GUEST_CCASFLAGS)
 tests_guests_forkrace_elf_CFLAGS = $(GUEST_CFLAGS)
