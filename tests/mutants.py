@@ -6,8 +6,8 @@ that must kill it. A mutant that no test kills is a hole in the tests.
 
     tests/mutants.py [--keep] [NAME ...]      (or: make check-mutants)
 
-It copies the tracked files of this tree (git ls-files) to a temporary
-directory, configures it once without -Werror (a mutant may leave a
+It copies the distribution (`make distdir`, in $top_builddir or this
+tree) to a temporary directory, configures it once without -Werror (a mutant may leave a
 variable unused), and for each mutant applies one exact text replacement,
 rebuilds the named check programs and runs them. Exit status 0 when every
 mutant is killed. Takes a few minutes; not part of `make check`.
@@ -106,13 +106,12 @@ def run(cmd, cwd, quiet=True):
 
 
 def prepare(work):
-    files = subprocess.run(["git", "ls-files", "-z"], cwd=TOP, check=True,
-                           capture_output=True).stdout.decode().split("\0")
-    for f in filter(None, files):
-        dst = os.path.join(work, f)
-        os.makedirs(os.path.dirname(dst), exist_ok=True)
-        shutil.copy2(os.path.join(TOP, f), dst)
-    if run("autoreconf -fi && ./configure -q", work) != 0:
+    """A configured copy of the distribution in WORK: `make distdir` lists
+    every file a build needs, and needs no git (CI's machine has none)."""
+    builddir = os.environ.get("top_builddir", TOP)
+    if run(["make", "-s", "distdir", f"distdir={work}"], builddir) != 0:
+        sys.exit(f"mutants: make distdir in {builddir} failed")
+    if run("./configure -q", work) != 0:
         sys.exit("mutants: cannot configure the scratch tree")
 
 
