@@ -13,3 +13,13 @@ dist_noinst_SCRIPTS += bench/forkbench.py
 # bench/traceplot.py draws an umbra run --trace file with gnuplot (the
 # picture in docs/stats.md); bench/tracecost.py measures what --trace costs.
 dist_noinst_SCRIPTS += bench/traceplot.py bench/tracecost.py
+
+# bench/linuxfork: Linux's own fork latency at a parent size, the baseline
+# of forkbench.py --linux; the static one runs in the nested initramfs
+# (forkbench.py --nested), built only when asked for.
+noinst_PROGRAMS += bench/linuxfork
+bench_linuxfork_SOURCES = bench/linuxfork.c
+EXTRA_PROGRAMS += bench/linuxfork-static
+bench_linuxfork_static_SOURCES = bench/linuxfork.c
+bench_linuxfork_static_LDFLAGS = -static
+CLEANFILES += bench/linuxfork-static
