@@ -179,19 +179,26 @@ def measure(stats, summary):
         "run_s": stats["time"]["wall_ns"] / 1e9,
         # exits and hypercalls without the phase markers (hypercalls themselves)
         "fork_exits": phase_sum(stats, ("fork",), lambda t: t["exits"]["total"] - t["hypercalls"]["phase"]["calls"]) / forks,
+        # the same without the kicks of an idle vCPU (UMBRA_HC_KICK): what
+        # the fork itself costs in user-space exits
+        "fork_exits_no_kick": phase_sum(stats, ("fork",), lambda t: t["exits"]["total"] - t["hypercalls"]["phase"]["calls"] - t["hypercalls"]["kick"]["calls"]) / forks,
         "exits_per_fork": phase_sum(stats, CYCLE, lambda t: t["exits"]["total"] - t["hypercalls"]["phase"]["calls"]) / forks,
         "kvm_exits_per_fork": phase_sum(stats, CYCLE, kvm) / forks,
         "hypercalls_per_fork": phase_sum(stats, CYCLE, hc) / forks,
         "pages_per_fork": phase_sum(stats, ("fork",), shadow("pages_allocated")) / forks,
         "entries_per_fork": phase_sum(stats, ("fork",), shadow("shadow_entries_written")) / forks,
         "flushes_per_fork": phase_sum(stats, CYCLE, lambda t: t["flushes"]) / forks,
+        # whole-VM and per-frame flushes of the whole run (every phase) per fork
+        "run_flushes_per_fork": stats["total"]["flushes"] / forks,
+        "run_frame_flushes_per_fork": stats["total"]["frame_flushes"] / forks,
         "peak_shadow_kib": (pool or {}).get("pages_peak", 0) * 4,
     }
 
 
-METRICS = ("fork_latency_us", "vmm_fork_us", "run_s", "fork_exits", "exits_per_fork", "kvm_exits_per_fork",
-           "hypercalls_per_fork", "pages_per_fork", "entries_per_fork", "flushes_per_fork",
-           "peak_shadow_kib")
+METRICS = ("fork_latency_us", "vmm_fork_us", "run_s", "fork_exits", "fork_exits_no_kick",
+           "exits_per_fork", "kvm_exits_per_fork", "hypercalls_per_fork", "pages_per_fork",
+           "entries_per_fork", "flushes_per_fork", "run_flushes_per_fork",
+           "run_frame_flushes_per_fork", "peak_shadow_kib")
 RATIOS = ("fork_latency_us", "vmm_fork_us", "run_s", "exits_per_fork", "kvm_exits_per_fork", "entries_per_fork")
 
 
@@ -353,7 +360,8 @@ def write(cells, out, vcpus, reps, world):
 
 
 def print_table(cells):
-    cols = ("workload", "size_mib", "mode", "fork_latency_us", "vmm_fork_us", "fork_exits", "exits_per_fork",
+    cols = ("workload", "size_mib", "mode", "fork_latency_us", "vmm_fork_us", "fork_exits",
+            "fork_exits_no_kick", "exits_per_fork", "run_flushes_per_fork", "run_frame_flushes_per_fork",
             "kvm_exits_per_fork", "hypercalls_per_fork", "pages_per_fork", "entries_per_fork",
             "flushes_per_fork", "peak_shadow_kib", "run_s", "share_over_fork_latency_us",
             "share_over_vmm_fork_us", "share_over_exits_per_fork", "over_linux_fork")
