@@ -2,7 +2,8 @@
 """goals: issues 8 and 9's goals, met or not, from forkbench results.
 
 Reads forkbench.py's results.json files (several are merged: a run of the
-small sizes and one of 1 GiB, say) and prints a Markdown table: goal,
+small sizes and one of 1 GiB, say; a later file's cell replaces an earlier
+one's) and prints a Markdown table: goal,
 the measured value, met or not. Nothing is measured here.
 
     bench/goals.py bench-npt1/small/results.json bench-npt1/big/results.json
@@ -20,7 +21,11 @@ def load(paths):
             sys.exit(f"goals: {path} is not forkbench output")
         cells += r["cells"]
         worlds.append(r.get("world", "host"))
-    return cells, worlds
+    # a later file's cell replaces an earlier one's (a cell measured again)
+    rows = {}
+    for c in cells:
+        rows[(c["workload"], c["size_mib"], c["mode"])] = c
+    return list(rows.values()), worlds
 
 
 def find(cells, workload, mode, size=None):
