@@ -373,7 +373,39 @@ def write(cells, out, vcpus, reps, world):
         w.writeheader()
         w.writerows(cells)
     print_table(cells)
+    with open(os.path.join(out, "table.md"), "w") as f:
+        f.write(markdown(cells))
     plot(cells, out)
+
+
+# table.md: the columns docs/results.md shows, (heading, key, digits)
+MD_COLUMNS = (("workload", "workload", None), ("MiB", "size_mib", None), ("mode", "mode", None),
+              ("fork latency (us)", "fork_latency_us", 0), ("VMM fork (us)", "vmm_fork_us", 0),
+              ("fork exits / fork, kicks aside", "fork_exits_no_kick", 2),
+              ("exits / fork", "exits_per_fork", 1), ("in-kernel exits / fork", "kvm_exits_per_fork", 0),
+              ("shadow entries / fork", "entries_per_fork", 1),
+              ("whole-VM flushes / fork", "run_flushes_per_fork", 3),
+              ("frame flushes / fork", "run_frame_flushes_per_fork", 2),
+              ("peak shadow (KiB)", "peak_shadow_kib", 0), ("run (s)", "run_s", 2),
+              ("/ Linux fork", "over_linux_fork", 2))
+
+
+def markdown(cells):
+    """The cells as a Markdown table ("-": not measured for that row)."""
+    lines = ["| " + " | ".join(h for h, _, _ in MD_COLUMNS) + " |",
+             "| " + " | ".join("---" if d is None else "---:" for _, _, d in MD_COLUMNS) + " |"]
+    for c in cells:
+        row = []
+        for _, key, digits in MD_COLUMNS:
+            v = c.get(key)
+            if v is None or (key == "size_mib" and v == 0):
+                row.append("-" if key != "size_mib" else "")
+            elif digits is None:
+                row.append(str(v))
+            else:
+                row.append(f"{v:,.{digits}f}")
+        lines.append("| " + " | ".join(row) + " |")
+    return "\n".join(lines) + "\n"
 
 
 def print_table(cells):
