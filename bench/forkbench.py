@@ -178,6 +178,11 @@ def measure(stats, summary):
         # the VMM's part: handling UMBRA_HC_AS_FORK (0 in native mode)
         "vmm_fork_us": phase_sum(stats, ("fork",), lambda t: t["hypercalls"]["as_fork"]["ns"]) / forks / 1e3,
         "run_s": stats["time"]["wall_ns"] / 1e9,
+        # where a run's time goes: the parent's set-up (touching its memory)
+        # and the fork cycles, as the boot vCPU saw them (phase wall time
+        # adds up over vCPUs)
+        "setup_s": phase_sum(stats, ("setup",), lambda t: t["time_ns"]) / 1e9,
+        "cycle_s": phase_sum(stats, CYCLE, lambda t: t["time_ns"]) / 1e9,
         # exits and hypercalls without the phase markers (hypercalls themselves)
         "fork_exits": phase_sum(stats, ("fork",), lambda t: t["exits"]["total"] - t["hypercalls"]["phase"]["calls"]) / forks,
         # the same without the kicks of an idle vCPU (UMBRA_HC_KICK): what
@@ -196,7 +201,7 @@ def measure(stats, summary):
     }
 
 
-METRICS = ("fork_latency_us", "vmm_fork_us", "run_s", "fork_exits", "fork_exits_no_kick",
+METRICS = ("fork_latency_us", "vmm_fork_us", "run_s", "setup_s", "cycle_s", "fork_exits", "fork_exits_no_kick",
            "exits_per_fork", "kvm_exits_per_fork", "hypercalls_per_fork", "pages_per_fork",
            "entries_per_fork", "flushes_per_fork", "run_flushes_per_fork",
            "run_frame_flushes_per_fork", "peak_shadow_kib")

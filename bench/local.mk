@@ -9,7 +9,7 @@ bench_shadow_fork_LDADD = tests/shadow/libshadowfx.a shadow/libshadow.a $(CHECK_
 # bench/forkbench.py runs the fork-storm matrix on umbra (modes x parent
 # sizes x workloads); docs/results.md has its numbers and how to run it.
 # bench/soak.py is the long share-mode fork storm under --check (issue 10).
-dist_noinst_SCRIPTS += bench/forkbench.py bench/soak.py bench/goals.py
+dist_noinst_SCRIPTS += bench/forkbench.py bench/soak.py bench/goals.py bench/phases.py
 
 # bench/traceplot.py draws an umbra run --trace file with gnuplot (the
 # picture in docs/stats.md); bench/tracecost.py measures what --trace costs.
