@@ -380,7 +380,7 @@ def write(cells, out, vcpus, reps, world):
     print_table(cells)
     with open(os.path.join(out, "table.md"), "w") as f:
         f.write(markdown(cells))
-    plot(cells, out)
+    plot(cells, out, world, vcpus)
 
 
 # table.md: the columns docs/results.md shows, (heading, key, digits)
@@ -432,7 +432,7 @@ def fmt(v):
     return str(v)
 
 
-def plot(cells, out):
+def plot(cells, out, world, vcpus):
     """forks.png: fork latency, exits per fork and shadow entries written
     per fork against the bigparent's size, one line per mode (gnuplot;
     skipped without it)."""
@@ -454,10 +454,11 @@ def plot(cells, out):
                         f'{c["entries_per_fork"] if shadow else "NaN"} '
                         f'{c["vmm_fork_us"] if shadow else "NaN"}\n')
             f.write("\n\n")
+    world = world.replace("'", "")
     script = f"""
 set terminal pngcairo size 1500,950 noenhanced
 set output '{os.path.join(out, "forks.png")}'
-set multiplot layout 2,2 title 'umbra: bigparent, one fork per child, 2 vCPUs (median of the runs)'
+set multiplot layout 2,2 title 'umbra: bigparent, one fork per child, {vcpus} vCPUs (median of the runs); {world}'
 set logscale x 2
 set xlabel 'parent size (MiB)'
 set key top left
