@@ -7,6 +7,10 @@ one's) and prints a Markdown table: goal,
 the measured value, met or not. Nothing is measured here.
 
     bench/goals.py bench-npt1/small/results.json bench-npt1/big/results.json
+    bench/goals.py npt=1=a/results.json,b/results.json npt=0=c/results.json,...
+
+With NAME=FILE,FILE... arguments, one value and verdict column per NAME:
+the worlds side by side.
 """
 import json
 import sys
@@ -38,11 +42,31 @@ def find(cells, workload, mode, size=None):
 def main():
     if len(sys.argv) < 2:
         sys.exit(__doc__)
-    cells, worlds = load(sys.argv[1:])
-    rows = []
+    if all("=" in a for a in sys.argv[1:]):
+        groups = [a.rsplit("=", 1) if a.count("=") > 1 else a.split("=") for a in sys.argv[1:]]
+        groups = [(name, files.split(",")) for name, files in groups]
+    else:
+        groups = [("", sys.argv[1:])]
+    tables = [(name, *evaluate(*load(files))) for name, files in groups]
+    for name, worlds, _ in tables:
+        print(f"Measured in{' (' + name + ')' if name else ''}: {'; '.join(worlds)}")
+    goals = []
+    for _, _, rows in tables:
+        goals += [g for g in rows if g not in goals]
+    head = "| goal |" + "".join(f" {n} value | {n} met? |".replace("  ", " ") for n, _, _ in tables)
+    print("\n" + head + "\n| --- |" + " --- | --- |" * len(tables))
+    for g in goals:
+        cells = "".join(f" {rows[g][0]} | {rows[g][1]} |" if g in rows else " - | - |"
+                        for _, _, rows in tables)
+        print(f"| {g} |{cells}")
+
+
+def evaluate(cells, worlds):
+    """(worlds, {goal: (value, verdict)}) in the goals' order."""
+    rows = {}
 
     def goal(text, value, met):
-        rows.append((text, value, "-" if met is None else ("met" if met else "NOT met")))
+        rows[text] = (value, "-" if met is None else ("met" if met else "NOT met"))
 
     # issue 8: whole-VM flushes per fork, share mode, over the whole run
     for workload in ("forkstorm", "forkexit", "bigparent"):
@@ -90,10 +114,7 @@ def main():
         goal(f"9: run time share / copy, {s['args']} (<= 0.33)",
              f"{s['run_s']:.2f} s / {c['run_s']:.2f} s = {r:.2f}", r <= 1 / 3)
 
-    print(f"Measured in: {'; '.join(worlds)}\n")
-    print("| goal | value | met? |\n| --- | --- | --- |")
-    for text, value, met in rows:
-        print(f"| {text} | {value} | {met} |")
+    return worlds, rows
 
 
 if __name__ == "__main__":
