@@ -187,7 +187,9 @@ def measure(stats, summary):
         "fork_exits": phase_sum(stats, ("fork",), lambda t: t["exits"]["total"] - t["hypercalls"]["phase"]["calls"]) / forks,
         # the same without the kicks of an idle vCPU (UMBRA_HC_KICK): what
         # the fork itself costs in user-space exits
-        "fork_exits_no_kick": phase_sum(stats, ("fork",), lambda t: t["exits"]["total"] - t["hypercalls"]["phase"]["calls"] - t["hypercalls"]["kick"]["calls"]) / forks,
+        "fork_exits_no_kick": phase_sum(stats, ("fork",), lambda t: t["exits"]["total"]
+                                        - t["hypercalls"]["phase"]["calls"]
+                                        - t["hypercalls"]["kick"]["calls"]) / forks,
         "exits_per_fork": phase_sum(stats, CYCLE, lambda t: t["exits"]["total"] - t["hypercalls"]["phase"]["calls"]) / forks,
         "kvm_exits_per_fork": phase_sum(stats, CYCLE, kvm) / forks,
         "hypercalls_per_fork": phase_sum(stats, CYCLE, hc) / forks,
