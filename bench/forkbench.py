@@ -9,7 +9,18 @@ JSON report (docs/stats.md); ratios compare modes measured in this run.
     bench/forkbench.py                       # the default matrix
     bench/forkbench.py --sizes 16,64 --reps 3 --workloads bigparent
     bench/forkbench.py --from a/results.json b/results.json --out c   # merge runs
+    bench/forkbench.py --linux               # and Linux's own fork at each size
+    bench/forkbench.py --nested 1 --linux    # all of it in L1 (kvm_amd npt=1) under QEMU TCG
+
+--linux runs bench/linuxfork at each bigparent size in the same run: rows
+of mode "linux", and each bigparent row's fork latency over Linux's.
+--nested NPT makes every run inside one QEMU boot of L1 (tests/nested/
+check-nested.py's, with the full reports), linuxfork too, so that the
+baseline is measured at the same TCG speed; for a machine without /dev/kvm.
+It needs `make tests/nested/umbra-static tests/nested/holder
+bench/linuxfork-static`.
 """
+import importlib.util
 import argparse
 import csv
 import json
@@ -22,6 +33,7 @@ import tempfile
 import time
 
 MODES = ("share", "copy", "lazy", "native")
+GUEST_IMAGE = "guest/umbra-guest.elf"  # relative to the build tree, here and in L1
 # Phases that a fork's cost lands in: the fork itself, the child's run
 # (lazy's hidden faults, copy-on-write), and the exit and wait.
 CYCLE = ("fork", "child", "exit_wait")
@@ -35,7 +47,12 @@ WORKLOADS = {
     "forkstorm": "forkstorm workers=2 forks=32 pages=64 write=25 live=4",
     "forktree": "forktree depth=3 fanout=3 pages=16",
     "forkexit": "forkexit workers=2 forks=50",
+    # issue 8: many children of a mid-sized parent, each writing one page
+    "manychildren": "bigparent mem=32 children=64 write=1",
+    # issue 9: a large parent whose children write
+    "fourchildren": "bigparent mem=256 children=4 write=32",
 }
+DEFAULT_WORKLOADS = ("bigparent", "forkstorm", "forktree", "forkexit")
 
 
 def workload_args(workload, size_mib, children):
@@ -49,21 +66,91 @@ def sized(workload):
     return "{size}" in WORKLOADS[workload]
 
 
+def guest_mem_mib(size_mib):
+    """--mem for a bigparent of SIZE_MIB (0: a small workload): the
+    parent's pages, as many again for the guest kernel's frame array, page
+    tables and the children's copies, and room for the kernel itself."""
+    return max(256, 2 * size_mib + 128)
+
+
+def umbra_opts(mode, vcpus, mem_mib, extra=""):
+    return f"--paging {mode} --vcpus {vcpus} --mem {mem_mib}M {extra}".strip()
+
+
 def run_once(umbra, image, mode, vcpus, mem, args, timeout):
     with tempfile.TemporaryDirectory() as tmp:
         report = os.path.join(tmp, "stats.json")
-        cmd = [umbra, "run", "--paging", mode, "--vcpus", str(vcpus), "--mem", mem,
-               "--timeout", str(timeout), "--stats", "none", "--stats-file", report,
-               image, "--"] + args.split()
+        cmd = ([umbra, "run"] + umbra_opts(mode, vcpus, mem).split() +
+               ["--timeout", str(timeout), "--stats", "none", "--stats-file", report, image, "--"] +
+               args.split())
         p = subprocess.run(cmd, capture_output=True, text=True)
         if p.returncode != 0:
             sys.exit(f"forkbench: {' '.join(cmd)}: exit code {p.returncode}\n{p.stdout}{p.stderr}")
         with open(report) as f:
             stats = json.load(f)
-    summary = [l for l in p.stdout.splitlines() if l.startswith("summary: ")]
+    return stats, one_summary(args, p.stdout.splitlines())
+
+
+def one_summary(args, lines):
+    summary = [l for l in lines if l.startswith("summary: ")]
     if len(summary) != 1:
-        sys.exit(f"forkbench: {args}: expected one summary line\n{p.stdout}")
-    return stats, summary[0]
+        sys.exit(f"forkbench: {args}: expected one summary line\n" + "\n".join(lines))
+    return summary[0]
+
+
+def linux_once(linuxfork, size_mib, reps, write):
+    """Linux's fork at SIZE_MIB, here: linuxfork's numbers."""
+    p = subprocess.run([linuxfork, str(size_mib), str(reps), str(write)], capture_output=True,
+                       text=True)
+    if p.returncode != 0:
+        sys.exit(f"forkbench: {linuxfork}: exit code {p.returncode}\n{p.stdout}{p.stderr}")
+    return parse_linuxfork(p.stdout.splitlines())
+
+
+def parse_linuxfork(lines):
+    """{key: number} of linuxfork's one line."""
+    for line in lines:
+        if line.startswith("linuxfork "):
+            return {k: float(v) for k, v in (w.split("=") for w in line.split()[1:])}
+    sys.exit("forkbench: no linuxfork line in\n" + "\n".join(lines))
+
+
+def load_check_nested():
+    """tests/nested/check-nested.py as a module (its boot_l1)."""
+    path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                        "tests", "nested", "check-nested.py")
+    spec = importlib.util.spec_from_file_location("check_nested", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def nested_boot(npt, jobs, workdir, timeout, extra_files=None, strict=True):
+    """Makes JOBS, [(id, image, umbra options, guest args)] (image
+    "exec:NAME" for a program of EXTRA_FILES), in one boot of L1 with
+    kvm_amd npt=NPT; returns {id: Result} and the boot's seconds. L1 gets
+    the largest run's guest memory and 1 GiB more. STRICT: exit unless every
+    run exited with 0."""
+    cn = load_check_nested()
+    mem_mib = 1024
+    for _, _, opts, args in jobs:
+        words = (opts + " " + args).split()
+        for i, w in enumerate(words[:-1]):
+            if w == "--mem":
+                mem_mib = max(mem_mib, int(words[i + 1].rstrip("M")) + 1024)
+        if words and words[0].isdigit():  # linuxfork MIB
+            mem_mib = max(mem_mib, int(words[0]) + 1024)
+    runs = [cn.Run(rid, rid, image, opts, args, {f"npt{npt}": 0}, False)
+            for rid, image, opts, args in jobs]
+    print(f"forkbench: {len(runs)} runs nested, L1 with npt={npt} and {mem_mib} MiB", file=sys.stderr)
+    boot = cn.boot_l1(npt, runs, workdir, mem=f"{mem_mib}M", run_timeout=timeout,
+                      extra_files=extra_files)
+    bad = [f"{rid}: exit {r.status}: " + " | ".join(r.out[-3:] + r.err[-3:])
+           for rid, r in boot.results.items() if r.status != 0]
+    if strict and (boot.failure or bad):
+        sys.exit(f"forkbench: nested npt={npt}: {boot.failure or ''} {'; '.join(bad)} "
+                 f"(console in {boot.log})")
+    return boot.results, boot.seconds
 
 
 def forks_of(summary):
@@ -91,21 +178,35 @@ def measure(stats, summary):
         # the VMM's part: handling UMBRA_HC_AS_FORK (0 in native mode)
         "vmm_fork_us": phase_sum(stats, ("fork",), lambda t: t["hypercalls"]["as_fork"]["ns"]) / forks / 1e3,
         "run_s": stats["time"]["wall_ns"] / 1e9,
+        # where a run's time goes: the parent's set-up (touching its memory)
+        # and the fork cycles, as the boot vCPU saw them (phase wall time
+        # adds up over vCPUs)
+        "setup_s": phase_sum(stats, ("setup",), lambda t: t["time_ns"]) / 1e9,
+        "cycle_s": phase_sum(stats, CYCLE, lambda t: t["time_ns"]) / 1e9,
         # exits and hypercalls without the phase markers (hypercalls themselves)
         "fork_exits": phase_sum(stats, ("fork",), lambda t: t["exits"]["total"] - t["hypercalls"]["phase"]["calls"]) / forks,
+        # the same without the kicks of an idle vCPU (UMBRA_HC_KICK): what
+        # the fork itself costs in user-space exits
+        "fork_exits_no_kick": phase_sum(stats, ("fork",), lambda t: t["exits"]["total"]
+                                        - t["hypercalls"]["phase"]["calls"]
+                                        - t["hypercalls"]["kick"]["calls"]) / forks,
         "exits_per_fork": phase_sum(stats, CYCLE, lambda t: t["exits"]["total"] - t["hypercalls"]["phase"]["calls"]) / forks,
         "kvm_exits_per_fork": phase_sum(stats, CYCLE, kvm) / forks,
         "hypercalls_per_fork": phase_sum(stats, CYCLE, hc) / forks,
         "pages_per_fork": phase_sum(stats, ("fork",), shadow("pages_allocated")) / forks,
         "entries_per_fork": phase_sum(stats, ("fork",), shadow("shadow_entries_written")) / forks,
         "flushes_per_fork": phase_sum(stats, CYCLE, lambda t: t["flushes"]) / forks,
+        # whole-VM and per-frame flushes of the whole run (every phase) per fork
+        "run_flushes_per_fork": stats["total"]["flushes"] / forks,
+        "run_frame_flushes_per_fork": stats["total"]["frame_flushes"] / forks,
         "peak_shadow_kib": (pool or {}).get("pages_peak", 0) * 4,
     }
 
 
-METRICS = ("fork_latency_us", "vmm_fork_us", "run_s", "fork_exits", "exits_per_fork", "kvm_exits_per_fork",
-           "hypercalls_per_fork", "pages_per_fork", "entries_per_fork", "flushes_per_fork",
-           "peak_shadow_kib")
+METRICS = ("fork_latency_us", "vmm_fork_us", "run_s", "setup_s", "cycle_s", "fork_exits", "fork_exits_no_kick",
+           "exits_per_fork", "kvm_exits_per_fork", "hypercalls_per_fork", "pages_per_fork",
+           "entries_per_fork", "flushes_per_fork", "run_flushes_per_fork",
+           "run_frame_flushes_per_fork", "peak_shadow_kib")
 RATIOS = ("fork_latency_us", "vmm_fork_us", "run_s", "exits_per_fork", "kvm_exits_per_fork", "entries_per_fork")
 
 
@@ -115,18 +216,25 @@ def main():
     ap.add_argument("--image", default="guest/umbra-guest.elf")
     ap.add_argument("--modes", default=",".join(MODES))
     ap.add_argument("--sizes", default="16,64,256", help="parent sizes in MiB")
-    ap.add_argument("--workloads", default=",".join(WORKLOADS))
+    ap.add_argument("--workloads", default=",".join(DEFAULT_WORKLOADS),
+                    help=f"of {', '.join(WORKLOADS)}")
     ap.add_argument("--children", type=int, default=2, help="bigparent's children")
     ap.add_argument("--reps", type=int, default=3, help="runs per cell (the median is kept)")
     ap.add_argument("--vcpus", type=int, default=2)
     ap.add_argument("--timeout", type=int, default=1800, help="per run, in seconds")
+    ap.add_argument("--linux", action="store_true",
+                    help="Linux's own fork at each bigparent size too (bench/linuxfork)")
+    ap.add_argument("--linuxfork", default="bench/linuxfork")
+    ap.add_argument("--linux-reps", type=int, default=20, help="forks per linuxfork run")
+    ap.add_argument("--nested", type=int, choices=(0, 1), metavar="NPT",
+                    help="run everything in L1 under QEMU TCG, kvm_amd npt=NPT")
     ap.add_argument("--out", default="bench-results")
     ap.add_argument("--from", dest="sources", nargs="+", metavar="RESULTS_JSON",
                     help="run nothing: write the outputs for the cells of earlier runs")
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
     if a.sources:
-        cells, reps = [], set()
+        cells, reps, worlds = [], set(), set()
         for path in a.sources:
             with open(path) as f:
                 r = json.load(f)
@@ -134,62 +242,136 @@ def main():
                 sys.exit(f"forkbench: {path} is not forkbench output")
             cells += r["cells"]
             reps.update(str(r["reps"]).split("/"))  # a merged file says "1/3"
-        write(cells, a.out, a.vcpus, "/".join(sorted(reps, key=int)))
+            worlds.add(r.get("world", "host"))
+        write(latest(cells), a.out, a.vcpus, "/".join(sorted(reps, key=int)),
+              " + ".join(sorted(worlds)))
         return
-    cells = run_matrix(a)
-    write(cells, a.out, a.vcpus, a.reps)
+    start = time.time()
+    cells, world = run_matrix(a)
+    print(f"forkbench: {world}: {time.time() - start:.0f} s", file=sys.stderr)
+    write(cells, a.out, a.vcpus, a.reps, world)
+
+
+def latest(cells):
+    """CELLS with a later row of the same workload, size and mode replacing
+    an earlier one (a cell measured again), in their first order."""
+    rows = {}
+    for c in cells:
+        rows[(c["workload"], c["size_mib"], c["mode"])] = c
+    seen, out = set(), []
+    for c in cells:
+        key = (c["workload"], c["size_mib"], c["mode"])
+        if key not in seen:
+            seen.add(key)
+            out.append(rows[key])
+    return out
+
+
+def mem_of(args):
+    """--mem (MiB) for guest ARGS: by bigparent's mem=, else the least."""
+    for word in args.split():
+        if word.startswith("mem="):
+            return guest_mem_mib(int(word[4:]))
+    return guest_mem_mib(0)
 
 
 def run_matrix(a):
-    """Runs every cell; returns their rows."""
+    """Runs every cell, here or nested; returns their rows and the world
+    they were measured in."""
     modes = a.modes.split(",")
     for m in modes:
         if m not in MODES:
             sys.exit(f"forkbench: unknown mode '{m}' ({', '.join(MODES)})")
     sizes = [int(s) for s in a.sizes.split(",")]
-    for path in (a.umbra, a.image):
+    linuxfork = "bench/linuxfork-static" if a.nested is not None else a.linuxfork
+    needed = [a.umbra, a.image] + ([linuxfork] if a.linux else [])
+    for path in needed:
         if not os.path.exists(path):
             sys.exit(f"forkbench: {path} not found (run from the build tree, or pass --umbra/--image)")
 
-    cells = []
+    # the cells, and each cell's runs: the modes take turns within each
+    # repetition, so that drift in the machine's speed spreads over all of
+    # them alike; linuxfork runs after the bigparent cell of its size
+    plan, jobs = [], []
     for workload in a.workloads.split(","):
         for size in (sizes if sized(workload) else [0]):
             args = workload_args(workload, size, a.children)
-            mem = f"{max(256, 2 * size + 128)}M"
-            cell_summaries = set()
-            by_mode = {}
-            # the modes take turns within each repetition, so that drift in
-            # the machine's speed spreads over all of them alike
-            runs = {m: [] for m in modes}
+            plan.append((workload, size, args))
             for rep in range(a.reps):
                 for m in modes:
-                    t0 = time.time()
-                    stats, summary = run_once(a.umbra, a.image, m, a.vcpus, mem, args, a.timeout)
-                    cell_summaries.add(summary)
-                    runs[m].append(measure(stats, summary))
-                    print(f"{workload} {size} MiB {m} rep {rep + 1}: {time.time() - t0:.1f} s",
-                          file=sys.stderr)
-            if len(cell_summaries) != 1:
-                sys.exit(f"forkbench: {args}: the modes printed different summaries: {cell_summaries}")
-            for m in modes:
-                med = {k: statistics.median(r[k] for r in runs[m]) for k in METRICS}
-                by_mode[m] = dict(med, forks=runs[m][0]["forks"])
-            for m in modes:
-                row = {"workload": workload, "size_mib": size, "mode": m, "args": args,
-                       "reps": a.reps, **by_mode[m]}
-                if "share" in by_mode:
-                    for k in RATIOS:
-                        other = by_mode[m][k]
-                        row[f"share_over_{k}"] = by_mode["share"][k] / other if other else None
-                cells.append(row)
-    return cells
+                    jobs.append((f"{workload}.{size}.{m}.{rep}", m, args))
+            if a.linux and sized(workload):
+                jobs.append((f"linux.{size}", "linux", f"{size} {a.linux_reps} 32"))
+
+    if a.nested is None:
+        world = f"host {os.uname().release}"
+        done = {}
+        for rid, m, args in jobs:
+            t0 = time.time()
+            if m == "linux":
+                done[rid] = linux_once(linuxfork, int(args.split()[0]), a.linux_reps, 32)
+            else:
+                done[rid] = run_once(a.umbra, a.image, m, a.vcpus, mem_of(args), args, a.timeout)
+            print(f"{rid}: {time.time() - t0:.1f} s", file=sys.stderr)
+    else:
+        world = f"nested npt={a.nested}"
+        nested = [(rid, "exec:linuxfork", "", args) if m == "linux" else
+                  (rid, GUEST_IMAGE, umbra_opts(m, a.vcpus, mem_of(args)), args)
+                  for rid, m, args in jobs]
+        if a.image != GUEST_IMAGE:
+            sys.exit(f"forkbench: --nested takes the guest from {GUEST_IMAGE}")
+        results, seconds = nested_boot(a.nested, nested, os.path.join(a.out, "nested"), a.timeout,
+                                       {linuxfork: "linuxfork"})
+        world += f" (QEMU TCG; boot {seconds:.0f} s)"
+        done = {}
+        for rid, m, args in jobs:
+            r = results[rid]
+            if m == "linux":
+                done[rid] = parse_linuxfork(r.out)
+            else:
+                if r.report is None or "phases" not in r.report:
+                    sys.exit(f"forkbench: {rid}: no full report from L1")
+                done[rid] = (r.report, one_summary(args, r.out))
+
+    cells = []
+    for workload, size, args in plan:
+        cell_summaries = set(done[f"{workload}.{size}.{m}.{rep}"][1]
+                             for m in modes for rep in range(a.reps))
+        if len(cell_summaries) != 1:
+            sys.exit(f"forkbench: {args}: the modes printed different summaries: {cell_summaries}")
+        by_mode = {}
+        for m in modes:
+            runs = [measure(*done[f"{workload}.{size}.{m}.{rep}"]) for rep in range(a.reps)]
+            med = {k: statistics.median(r[k] for r in runs) for k in METRICS}
+            by_mode[m] = dict(med, forks=runs[0]["forks"])
+        linux = done.get(f"linux.{size}") if sized(workload) else None
+        for m in modes:
+            row = {"workload": workload, "size_mib": size, "mode": m, "args": args,
+                   "reps": a.reps, **by_mode[m]}
+            if "share" in by_mode:
+                for k in RATIOS:
+                    other = by_mode[m][k]
+                    row[f"share_over_{k}"] = by_mode["share"][k] / other if other else None
+            if linux:
+                row["linux_fork_us"] = linux["fork_median_us"]
+                row["over_linux_fork"] = row["fork_latency_us"] / linux["fork_median_us"]
+            cells.append(row)
+        if linux:
+            cells.append({"workload": workload, "size_mib": size, "mode": "linux",
+                          "args": f"linuxfork {size} {a.linux_reps} 32", "reps": a.linux_reps,
+                          "forks": a.linux_reps, "fork_latency_us": linux["fork_median_us"],
+                          "linux_fork_min_us": linux["fork_min_us"],
+                          "linux_cycle_us": linux["cycle_median_us"],
+                          "linux_cycle_min_us": linux["cycle_min_us"]})
+    return cells, world
 
 
-def write(cells, out, vcpus, reps):
+def write(cells, out, vcpus, reps, world):
     """results.json, results.csv, the table on stdout and the plot."""
     with open(os.path.join(out, "results.json"), "w") as f:
         json.dump({"format": "umbra-forkbench", "version": 1, "vcpus": vcpus,
-                   "reps": reps, "machine": os.uname().release, "cells": cells}, f, indent=1)
+                   "reps": reps, "machine": os.uname().release, "world": world, "cells": cells},
+                  f, indent=1)
     fields = list(cells[0].keys())
     for c in cells:
         fields += [k for k in c if k not in fields]
@@ -198,14 +380,47 @@ def write(cells, out, vcpus, reps):
         w.writeheader()
         w.writerows(cells)
     print_table(cells)
-    plot(cells, out)
+    with open(os.path.join(out, "table.md"), "w") as f:
+        f.write(markdown(cells))
+    plot(cells, out, world, vcpus)
+
+
+# table.md: the columns docs/results.md shows, (heading, key, digits)
+MD_COLUMNS = (("workload", "workload", None), ("MiB", "size_mib", None), ("mode", "mode", None),
+              ("fork latency (us)", "fork_latency_us", 0), ("VMM fork (us)", "vmm_fork_us", 0),
+              ("fork exits / fork, kicks aside", "fork_exits_no_kick", 2),
+              ("exits / fork", "exits_per_fork", 1), ("in-kernel exits / fork", "kvm_exits_per_fork", 0),
+              ("shadow entries / fork", "entries_per_fork", 1),
+              ("whole-VM flushes / fork", "run_flushes_per_fork", 3),
+              ("frame flushes / fork", "run_frame_flushes_per_fork", 2),
+              ("peak shadow (KiB)", "peak_shadow_kib", 0), ("run (s)", "run_s", 2),
+              ("/ Linux fork", "over_linux_fork", 2))
+
+
+def markdown(cells):
+    """The cells as a Markdown table ("-": not measured for that row)."""
+    lines = ["| " + " | ".join(h for h, _, _ in MD_COLUMNS) + " |",
+             "| " + " | ".join("---" if d is None else "---:" for _, _, d in MD_COLUMNS) + " |"]
+    for c in cells:
+        row = []
+        for _, key, digits in MD_COLUMNS:
+            v = c.get(key)
+            if v is None or (key == "size_mib" and v == 0):
+                row.append("-" if key != "size_mib" else "")
+            elif digits is None:
+                row.append(str(v))
+            else:
+                row.append(f"{v:,.{digits}f}")
+        lines.append("| " + " | ".join(row) + " |")
+    return "\n".join(lines) + "\n"
 
 
 def print_table(cells):
-    cols = ("workload", "size_mib", "mode", "fork_latency_us", "vmm_fork_us", "fork_exits", "exits_per_fork",
+    cols = ("workload", "size_mib", "mode", "fork_latency_us", "vmm_fork_us", "fork_exits",
+            "fork_exits_no_kick", "exits_per_fork", "run_flushes_per_fork", "run_frame_flushes_per_fork",
             "kvm_exits_per_fork", "hypercalls_per_fork", "pages_per_fork", "entries_per_fork",
             "flushes_per_fork", "peak_shadow_kib", "run_s", "share_over_fork_latency_us",
-            "share_over_vmm_fork_us", "share_over_exits_per_fork")
+            "share_over_vmm_fork_us", "share_over_exits_per_fork", "over_linux_fork")
     print(",".join(cols))
     for c in cells:
         print(",".join(fmt(c.get(k)) for k in cols))
@@ -219,7 +434,7 @@ def fmt(v):
     return str(v)
 
 
-def plot(cells, out):
+def plot(cells, out, world, vcpus):
     """forks.png: fork latency, exits per fork and shadow entries written
     per fork against the bigparent's size, one line per mode (gnuplot;
     skipped without it)."""
@@ -228,22 +443,24 @@ def plot(cells, out):
     if not gnuplot or not rows:
         print("forkbench: no plot (needs gnuplot and the bigparent workload)", file=sys.stderr)
         return
-    modes = [m for m in MODES if any(c["mode"] == m for c in rows)]
+    modes = [m for m in MODES + ("linux",) if any(c["mode"] == m for c in rows)]
     data = os.path.join(out, "bigparent.dat")
     with open(data, "w") as f:
         for m in modes:
             f.write(f'"{m}"\n')
             for c in sorted((c for c in rows if c["mode"] == m), key=lambda c: c["size_mib"]):
-                # native has no shadow and no fork hypercall: no point there
-                shadow = (m != "native")
-                f.write(f'{c["size_mib"]} {c["fork_latency_us"]} {c["exits_per_fork"]} '
+                # native has no shadow and no fork hypercall: no point there;
+                # Linux (linuxfork's fork()) has only a latency
+                shadow = m not in ("native", "linux")
+                f.write(f'{c["size_mib"]} {c["fork_latency_us"]} {c.get("exits_per_fork", "NaN")} '
                         f'{c["entries_per_fork"] if shadow else "NaN"} '
                         f'{c["vmm_fork_us"] if shadow else "NaN"}\n')
             f.write("\n\n")
+    world = world.replace("'", "")
     script = f"""
 set terminal pngcairo size 1500,950 noenhanced
 set output '{os.path.join(out, "forks.png")}'
-set multiplot layout 2,2 title 'umbra: bigparent, one fork per child, 2 vCPUs (median of the runs)'
+set multiplot layout 2,2 title 'umbra: bigparent, one fork per child, {vcpus} vCPUs (median of the runs); {world}'
 set logscale x 2
 set xlabel 'parent size (MiB)'
 set key top left

@@ -19,6 +19,9 @@ Environment: top_srcdir, top_builddir and QEMU (set by make); optional:
   NESTED_RUN_TIMEOUT  umbra's --timeout for each run, in seconds (120)
 Arguments: --npt N (repeatable; default 1 then 0) boots only those;
 --shell boots L1 (the first --npt) with a shell on the console instead.
+
+bench/forkbench.py --nested imports this file for boot_l1(): the same L1,
+with more memory, longer runs and the full reports.
 """
 import argparse
 import base64
@@ -35,8 +38,10 @@ import sys
 import time
 import zlib
 
-TOP_SRCDIR = os.environ["top_srcdir"]
-TOP_BUILDDIR = os.environ["top_builddir"]
+# make sets both; an importer that does not is run from the build tree
+TOP_SRCDIR = os.environ.get("top_srcdir",
+                            os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+TOP_BUILDDIR = os.environ.get("top_builddir", ".")
 NESTED_SRC = os.path.join(TOP_SRCDIR, "tests", "nested")
 WORKDIR = os.path.join(TOP_BUILDDIR, "tests", "nested", "work")
 UMBRA = os.path.join(TOP_BUILDDIR, "tests", "nested", "umbra-static")
@@ -308,9 +313,10 @@ def find_tools():
     return qemu, kernel, moddir
 
 
-def build_initramfs(world, runs, moddir):
+def build_initramfs(world, runs, moddir, extra_files=None):
     """The initramfs for WORLD's runs, uncompressed: unpacking it would cost
-    L1 time at TCG speed."""
+    L1 time at TCG speed. EXTRA_FILES: {path here: path under /nested} (a
+    run's IMAGE "exec:NAME" runs /nested/NAME)."""
     root = os.path.join(WORKDIR, f"root-{world}")
     shutil.rmtree(root, ignore_errors=True)
     for d in ("bin", "proc", "sys", "dev", "tmp", "nested"):
@@ -321,7 +327,10 @@ def build_initramfs(world, runs, moddir):
     for m in KVM_MODULES:
         files[os.path.join(moddir, m)] = f"lib/modules/{version}/kernel/{m}"
     for run in runs:
-        files[os.path.join(TOP_BUILDDIR, run.image)] = "nested/" + run.image
+        if not run.image.startswith("exec:"):
+            files[os.path.join(TOP_BUILDDIR, run.image)] = "nested/" + run.image
+    for src, dst in (extra_files or {}).items():
+        files[src] = "nested/" + dst
     for src, dst in files.items():
         os.makedirs(os.path.dirname(os.path.join(root, dst)), exist_ok=True)
         shutil.copy(src, os.path.join(root, dst))
@@ -337,17 +346,21 @@ def build_initramfs(world, runs, moddir):
     return image
 
 
-def qemu_command(qemu, kernel, initramfs, npt, shell=False):
-    append = f"console=ttyS0 loglevel=4 panic=-1 nested_npt={npt} nested_run_timeout={RUN_TIMEOUT}"
+def qemu_command(qemu, kernel, initramfs, npt, shell=False, mem="1G", run_timeout=None,
+                 full_reports=False):
+    run_timeout = RUN_TIMEOUT if run_timeout is None else run_timeout
+    append = f"console=ttyS0 loglevel=4 panic=-1 nested_npt={npt} nested_run_timeout={run_timeout}"
     if shell:
         append += " nested_shell=1"
+    if full_reports:
+        append += " nested_full_report=1"
     # q35, not microvm: microvm has no HPET or ACPI PM timer, and on a busy
     # host L1's TSC calibration against the PIT fails; the kernel then
     # hung for good after "tsc: Marking TSC unstable". q35 calibrates
     # against the HPET. thread=single: multi-threaded TCG killed ~4% of
     # 2-vCPU runs with emulator faults in L1 (PLATFORM.md, nested pitfall 3).
     return [qemu, "-M", "q35", "-nodefaults", "-accel", "tcg,thread=single", "-cpu", "max",
-            "-m", "1G", "-smp", "2", "-nographic", "-no-reboot",
+            "-m", mem, "-smp", "2", "-nographic", "-no-reboot",
             "-serial", "mon:stdio" if shell else "stdio", "-monitor", "none",
             "-kernel", kernel, "-initrd", initramfs, "-append", append]
 
@@ -374,8 +387,9 @@ def decode_report(line):
 class Boot:
     """One QEMU boot of L1 that makes WORLD's runs, read from its console."""
 
-    def __init__(self, world, npt, cmd, runs):
+    def __init__(self, world, npt, cmd, runs, run_timeout=None):
         self.world, self.npt, self.runs = world, npt, runs
+        self.run_timeout = RUN_TIMEOUT if run_timeout is None else run_timeout
         self.results, self.failure = {}, None
         self.log = os.path.join(WORKDIR, f"console-{world}.log")
         self.pending = {}  # run id -> Result being read
@@ -411,7 +425,7 @@ class Boot:
                 if event == "done":
                     done, timeout, waiting_for = True, 60, "QEMU to exit"
                 elif event:
-                    timeout, waiting_for = RUN_TIMEOUT + RUN_GRACE, event
+                    timeout, waiting_for = self.run_timeout + RUN_GRACE, event
                 if event:
                     deadline = time.monotonic() + timeout
         status = p.wait()
@@ -529,6 +543,25 @@ def shell(npt, qemu, kernel, moddir, runs):
     sys.exit(subprocess.run(qemu_command(qemu, kernel, initramfs, npt, shell=True)).returncode)
 
 
+def boot_l1(npt, runs, workdir, mem="1G", run_timeout=RUN_TIMEOUT, extra_files=None):
+    """For benchmarks: one boot of L1 with kvm_amd npt=NPT and MEM of
+    memory that makes RUNS (each expected to exit with 0), with the full
+    JSON reports (phases and vCPUs kept). Returns the Boot: its results
+    {run id: Result}, its failure (None if it got to the end) and seconds."""
+    global WORKDIR
+    WORKDIR = workdir
+    os.makedirs(WORKDIR, exist_ok=True)
+    qemu, kernel, moddir = find_tools()
+    for path in (UMBRA, HOLDER):
+        if not os.path.exists(path):
+            die(f"{path} is missing (make tests/nested/umbra-static tests/nested/holder)")
+    world = f"npt{npt}"
+    initramfs = build_initramfs(world, runs, moddir, extra_files)
+    cmd = qemu_command(qemu, kernel, initramfs, npt, mem=mem, run_timeout=run_timeout,
+                       full_reports=True)
+    return Boot(world, npt, cmd, runs, run_timeout)
+
+
 def main():
     parser = argparse.ArgumentParser(description="umbra nested under QEMU TCG with kvm_amd")
     parser.add_argument("--npt", type=int, choices=(0, 1), action="append",
@@ -590,4 +623,5 @@ def main():
     print(f"check-nested: ok, {sum(len(b.results) for b in boots)} nested runs match {match}")
 
 
-main()
+if __name__ == "__main__":
+    main()

@@ -17,7 +17,10 @@
 # A line of /nested/runs is "ID|IMAGE|UMBRA OPTIONS|GUEST ARGS|EXPECTED STATUS"
 # (IMAGE relative to /nested). A run is killed if umbra outlives its
 # --timeout by 30 s (a VMM stuck in KVM_RUN). With "nested_shell=1" on the
-# command line, a shell on the console replaces the runs.
+# command line, a shell on the console replaces the runs. Benchmarks
+# (bench/forkbench.py --nested) add "nested_full_report=1", which keeps the
+# phases and vCPUs in the reports, and use IMAGE "exec:PROGRAM" for a
+# program of /nested run with GUEST ARGS instead of umbra (linuxfork).
 /bin/busybox --install -s /bin
 export PATH=/bin
 mount -t proc proc /proc
@@ -40,6 +43,7 @@ param() { # NAME: the value of NAME=... on the kernel command line
 
 npt=$(param nested_npt)
 run_timeout=$(param nested_run_timeout)
+full_report=$(param nested_full_report)
 if [ -z "$npt" ] || [ -z "$run_timeout" ]; then
 	finish "NESTED-FAIL nested_npt= or nested_run_timeout= missing from the kernel command line"
 fi
@@ -101,9 +105,17 @@ while IFS='|' read -r id image opts args expected; do
 	rm -f /tmp/report.json
 	start=$(now_ms)
 	# shellcheck disable=SC2086 # options and guest arguments are words
-	timeout -s KILL $((run_timeout + 30)) /nested/umbra run $opts --timeout "$run_timeout" \
-		--stats none --stats-file /tmp/report.json "/nested/$image" -- $args \
-		>/tmp/out 2>/tmp/err </dev/null
+	case $image in
+	exec:*)
+		timeout -s KILL $((run_timeout + 30)) "/nested/${image#exec:}" $args \
+			>/tmp/out 2>/tmp/err </dev/null
+		;;
+	*)
+		timeout -s KILL $((run_timeout + 30)) /nested/umbra run $opts --timeout "$run_timeout" \
+			--stats none --stats-file /tmp/report.json "/nested/$image" -- $args \
+			>/tmp/out 2>/tmp/err </dev/null
+		;;
+	esac
 	status=$?
 	ms=$(($(now_ms) - start))
 	prefix NESTED-OUT "$id" /tmp/out
@@ -113,7 +125,11 @@ while IFS='|' read -r id image opts args expected; do
 		prefix NESTED-DMESG "$id" /tmp/dmesg
 	fi
 	if [ -s /tmp/report.json ]; then
-		echo "NESTED-REPORT $id $(trim_report /tmp/report.json | gzip -9 | base64 -w 0)"
+		if [ "$full_report" = 1 ]; then
+			echo "NESTED-REPORT $id $(gzip -9 </tmp/report.json | base64 -w 0)"
+		else
+			echo "NESTED-REPORT $id $(trim_report /tmp/report.json | gzip -9 | base64 -w 0)"
+		fi
 	fi
 	echo "NESTED-RUN $id $status $ms"
 done </nested/runs
