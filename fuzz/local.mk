@@ -20,7 +20,7 @@ FUZZ_DEPS = include/umbra/abi.h $(vmm_libumbra_a_SOURCES) $(shadow_libshadow_a_S
 # Runs per harness in `make fuzz-smoke`, from a fixed seed, and a cap on
 # its time for a slow harness or machine, in seconds.
 FUZZ_SMOKE_RUNS = 300000
-FUZZ_SMOKE_SECONDS = 60
+FUZZ_SMOKE_SECONDS = 45
 
 FUZZ_HARNESSES =
 
@@ -65,7 +65,7 @@ fuzz/shadow_ops: $(fuzz_shadow_ops_src) $(fuzz_common_deps) $(srcdir)/fuzz/tree.
 	$(AM_V_CCLD)$(FUZZ_LINK) $(fuzz_shadow_ops_src)
 
 EXTRA_DIST += fuzz/elf.c fuzz/hypercall.c fuzz/shadow_ops.c fuzz/input.c fuzz/input.h \
-	fuzz/oracle.c fuzz/oracle.h fuzz/tree.c fuzz/tree.h fuzz/corpus
+	fuzz/oracle.c fuzz/oracle.h fuzz/tree.c fuzz/tree.h fuzz/mkseeds.py fuzz/corpus
 CLEANFILES += $(FUZZ_HARNESSES)
 # What a failed fuzz-smoke left to look at. (A hook without a recipe, so that
 # other parts can add theirs to clean-local.)
