@@ -10,9 +10,14 @@
  * lazy/share ratios. Share writes O(M / 2 MiB) shadow entries, copy
  * O(M / 4 KiB); both read and write-protect O(M / 4 KiB) guest entries.
  *
- * Usage: shadow-fork [-m MiB]... [-p share|copy|lazy]... [-r runs]
- * (defaults: -m 64 -m 256 -m 1024, all policies, 7 runs). A fresh parent
- * is built for every fork, so every fork starts from the same state.
+ * With -g 1 or -g 2 the guest shares its own tables at fork (two-level
+ * sharing, docs/architecture.md): its PTs (1) or PDs (2) are shared, the
+ * child's tables above them are copies, and the VMM's fork is O(the
+ * shared tables) instead of O(M / 4 KiB).
+ *
+ * Usage: shadow-fork [-m MiB]... [-p share|copy|lazy]... [-r runs] [-g 0|1|2]
+ * (defaults: -m 64 -m 256 -m 1024, all policies, 7 runs, -g 0). A fresh
+ * parent is built for every fork, so every fork starts from the same state.
  */
 #include <config.h> /* clock_gettime, getopt: POSIX */
 
@@ -50,7 +55,8 @@ static int cmp_double(const void *a, const void *b)
 }
 
 /* One fork of a fresh parent of `mib` MiB; the counters of that fork. */
-static double fork_once(struct fx *fx, unsigned mib, enum shadow_policy p, struct result *res)
+static double fork_once(struct fx *fx, unsigned mib, enum shadow_policy p, unsigned shared,
+			struct result *res)
 {
 	uint64_t root = fx_root(fx), croot, va, i, pages = (uint64_t)mib << 8;
 	struct shadow_stats before, after;
@@ -73,7 +79,7 @@ static double fork_once(struct fx *fx, unsigned mib, enum shadow_policy p, struc
 			exit(1);
 		}
 	}
-	croot = fx_copy(fx, root, true);
+	croot = shared ? fx_copy_sharing(fx, root, shared) : fx_copy(fx, root, true);
 	shadow_stats_read(fx->sh, &before);
 	t0 = now_us();
 	rc = shadow_as_fork(fx->sh, 0, h, croot, p, &c);
@@ -95,13 +101,14 @@ static double fork_once(struct fx *fx, unsigned mib, enum shadow_policy p, struc
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: shadow-fork [-m MiB]... [-p share|copy|lazy]... [-r runs]\n");
+	fprintf(stderr,
+		"usage: shadow-fork [-m MiB]... [-p share|copy|lazy]... [-r runs] [-g 0|1|2]\n");
 	exit(2);
 }
 
 int main(int argc, char **argv)
 {
-	unsigned sizes[MAX_SIZES], nsizes = 0, runs = 7, s, r, i;
+	unsigned sizes[MAX_SIZES], nsizes = 0, runs = 7, shared = 0, s, r, i;
 	bool want[3] = {false, false, false}, any = false;
 	struct result res[MAX_SIZES][3];
 	static double times[3][MAX_RUNS];
@@ -109,7 +116,7 @@ int main(int argc, char **argv)
 	struct fx *fx;
 	int opt;
 
-	while ((opt = getopt(argc, argv, "m:p:r:")) != -1) {
+	while ((opt = getopt(argc, argv, "m:p:r:g:")) != -1) {
 		switch (opt) {
 		case 'm':
 			if (nsizes == MAX_SIZES)
@@ -129,6 +136,11 @@ int main(int argc, char **argv)
 		case 'r':
 			runs = (unsigned)strtoul(optarg, NULL, 0);
 			if (runs < 1 || runs > MAX_RUNS)
+				usage();
+			break;
+		case 'g':
+			shared = (unsigned)strtoul(optarg, NULL, 0);
+			if (shared > 2)
 				usage();
 			break;
 		default:
@@ -155,13 +167,13 @@ int main(int argc, char **argv)
 		 * on none of them in particular */
 		for (i = 0; i < 3; i++) {
 			if (want[i])
-				fork_once(fx, sizes[s], (enum shadow_policy)i, &res[s][i]);
+				fork_once(fx, sizes[s], (enum shadow_policy)i, shared, &res[s][i]);
 		}
 		for (r = 0; r < runs; r++) {
 			for (i = 0; i < 3; i++) {
 				if (want[i])
 					times[i][r] = fork_once(fx, sizes[s], (enum shadow_policy)i,
-								&res[s][i]);
+								shared, &res[s][i]);
 			}
 		}
 		for (i = 0; i < 3; i++) {
