@@ -16,8 +16,8 @@
 
 /* IDT gates (cpu.S's set_gate): the exceptions' vectors, and the types */
 #define NR_VECTORS 32
-#define GATE_KERNEL 0x8e	/* present, 64-bit interrupt gate, DPL 0 */
-#define GATE_USER 0xee		/* ... DPL 3: int3 works from CPL 3 */
+#define GATE_KERNEL 0x8e /* present, 64-bit interrupt gate, DPL 0 */
+#define GATE_USER 0xee   /* ... DPL 3: int3 works from CPL 3 */
 
 /* The end of guest RAM under --mem 64M, which most test guests need (they
  * check it); in the shadow modes the VMM's pool starts here. */
