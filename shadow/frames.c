@@ -70,6 +70,11 @@ pte_t *gmem_table(const struct shadow *sh, uint64_t gpa)
  * pool, which only a guest that can write the pool could have changed: a
  * frame outside RAM is a corrupted shadow, reported, never indexed.
  */
+static _Atomic uint64_t *fslot(const struct shadow *sh, uint64_t gpa)
+{
+	return &sh->frames[(gpa - sh->cfg.mem_gpa) >> PAGE_SHIFT];
+}
+
 static _Atomic uint64_t *fstate(struct shadow *sh, uint64_t gpa)
 {
 	if (!gmem_is_ram(sh, gpa, PAGE_SIZE)) {
@@ -77,16 +82,16 @@ static _Atomic uint64_t *fstate(struct shadow *sh, uint64_t gpa)
 			       (unsigned long long)gpa);
 		return NULL;
 	}
-	return &sh->frames[(gpa - sh->cfg.mem_gpa) >> PAGE_SHIFT];
+	return fslot(sh, gpa);
 }
 
+/* The state of frame gpa for a query: a frame outside RAM has none. */
 static uint64_t fload(const struct shadow *sh, uint64_t gpa)
 {
-	if (!gmem_is_ram(sh, gpa & PTE_FRAME, PAGE_SIZE))
+	gpa &= PTE_FRAME;
+	if (!gmem_is_ram(sh, gpa, PAGE_SIZE))
 		return 0;
-	return atomic_load_explicit(
-		&sh->frames[((gpa & PTE_FRAME) - sh->cfg.mem_gpa) >> PAGE_SHIFT],
-		memory_order_relaxed);
+	return atomic_load_explicit(fslot(sh, gpa), memory_order_relaxed);
 }
 
 /* A new user leaf maps gpa: -EACCES if it is a page table. The counts need
