@@ -57,7 +57,7 @@ void exit_log__print(const struct exit_log *l, FILE *f)
 		const struct exit_record *r = &l->rec[i % EXIT_LOG_SIZE];
 		const char *name = kvm__exit_name(r->reason);
 
-		fprintf(f, "  %-14s rip %#018" PRIx64, name ? name : "?", r->rip);
+		fprintf(f, "  %-14s rip 0x%016" PRIx64, name ? name : "?", r->rip);
 		if (r->reason == KVM_EXIT_IO)
 			fprintf(f, "  %s port %#" PRIx64 " size %u", r->write ? "out" : "in",
 				r->addr, r->size);
@@ -125,7 +125,7 @@ void exits__mmio(struct vcpu *v)
 
 static void print_segment(FILE *f, const char *name, const struct kvm_segment *s)
 {
-	fprintf(f, "  %-4s sel %#06x base %#018llx limit %#010x type %#x dpl %u %s%s\n", name,
+	fprintf(f, "  %-4s sel 0x%04x base 0x%016llx limit 0x%08x type %#x dpl %u %s%s\n", name,
 		s->selector, (unsigned long long)s->base, s->limit, s->type, s->dpl,
 		s->present ? "present" : "not-present",
 		s->l    ? " long"
@@ -144,11 +144,11 @@ void exits__dump_regs(struct vcpu *v, FILE *f)
 		return;
 	}
 	fprintf(f,
-		"  rip %#018llx rflags %#llx\n"
-		"  rax %#018llx rbx %#018llx rcx %#018llx rdx %#018llx\n"
-		"  rsi %#018llx rdi %#018llx rbp %#018llx rsp %#018llx\n"
-		"  r8  %#018llx r9  %#018llx r10 %#018llx r11 %#018llx\n"
-		"  r12 %#018llx r13 %#018llx r14 %#018llx r15 %#018llx\n"
+		"  rip 0x%016llx rflags %#llx\n"
+		"  rax 0x%016llx rbx 0x%016llx rcx 0x%016llx rdx 0x%016llx\n"
+		"  rsi 0x%016llx rdi 0x%016llx rbp 0x%016llx rsp 0x%016llx\n"
+		"  r8  0x%016llx r9  0x%016llx r10 0x%016llx r11 0x%016llx\n"
+		"  r12 0x%016llx r13 0x%016llx r14 0x%016llx r15 0x%016llx\n"
 		"  cr0 %#llx cr2 %#llx cr3 %#llx cr4 %#llx efer %#llx\n"
 		"  gdt base %#llx limit %#x  idt base %#llx limit %#x\n",
 		r.rip, r.rflags, r.rax, r.rbx, r.rcx, r.rdx, r.rsi, r.rdi, r.rbp, r.rsp, r.r8, r.r9,
@@ -179,8 +179,31 @@ static void report_fatal(struct vcpu *v, const char *what)
 	free(text);
 }
 
+/*
+ * SVM leaves the VMCB undefined after a shutdown intercept, so KVM on AMD
+ * re-INITs the vCPU before it reports the exit: the registers are then the
+ * reset state (real mode at 0xf000:0xfff0), which an umbra guest, started
+ * in long mode, cannot otherwise be in. The faulting state is lost.
+ */
+static bool reset_by_kvm(struct vcpu *v)
+{
+	struct kvm_sregs s;
+
+	return ioctl(v->fd, KVM_GET_SREGS, &s) == 0 && !(s.cr0 & 1) && s.cs.selector == 0xf000 &&
+	       vcpu__regs(v)->rip == 0xfff0;
+}
+
 void exits__shutdown(struct vcpu *v)
 {
+	if (reset_by_kvm(v)) {
+		report_fatal(v, "triple fault (KVM_EXIT_SHUTDOWN); KVM reset the vCPU before the "
+				"exit, as it does on AMD: the registers below are the reset state");
+		vm__stop(v->vm, (int)v->id, STOP_TRIPLE_FAULT, 0,
+			 "vCPU %u: triple fault (the faulting rip is lost: KVM reset the vCPU; "
+			 "the last exits show where it was)",
+			 v->id);
+		return;
+	}
 	report_fatal(v, "triple fault (KVM_EXIT_SHUTDOWN)");
 	vm__stop(v->vm, (int)v->id, STOP_TRIPLE_FAULT, 0, "vCPU %u: triple fault at rip %#llx",
 		 v->id, (unsigned long long)vcpu__regs(v)->rip);
