@@ -162,11 +162,11 @@ struct as {
 /* Counters behind struct shadow_stats, one atomic each. */
 struct counters {
 	_Atomic uint64_t share_exclusive, share_shared, share_identity, unshare_copy,
-		unshare_exclusive, unshare_copy_last, unshare_follow, pmd_freed, pmd_copied,
-		fill_private, fill_shared, fill_raced, fault_guest, fault_spurious, updates,
-		forks_share, forks_copy, forks_lazy, shadow_entries_written, guest_entries_written,
-		pages_allocated, pages_freed, path_copies, pages_now, pages_peak, flushes,
-		alloc_failures, ownership_refusals, address_spaces_now;
+		unshare_exclusive, unshare_copy_last, unshare_follow, relink_widened, pmd_freed,
+		pmd_copied, fill_private, fill_shared, fill_raced, fault_guest, fault_spurious,
+		updates, forks_share, forks_copy, forks_lazy, shadow_entries_written,
+		guest_entries_written, pages_allocated, pages_freed, path_copies, pages_now,
+		pages_peak, flushes, alloc_failures, ownership_refusals, address_spaces_now;
 };
 
 /*

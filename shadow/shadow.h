@@ -317,6 +317,8 @@ struct shadow_stats {
 	uint64_t unshare_exclusive; /* count == 1: writable again in place */
 	uint64_t unshare_copy_last; /* copied, then found its decrement was the last */
 	uint64_t unshare_follow;    /* the guest's unshare: a new page derived for its copy */
+	uint64_t relink_widened;    /* the guest's in-place unshare: its link gained W over the
+				     * same table, and so did ours, over the same page */
 	uint64_t pmd_freed;         /* pmd pages freed at count zero */
 	uint64_t pmd_copied;        /* pmd pages a copy-policy fork copied */
 	uint64_t fill_private;      /* hidden faults filled in an unshared page */

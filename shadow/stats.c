@@ -27,6 +27,7 @@ static void counters_read(struct counters *c, struct shadow_stats *out)
 	READ(unshare_exclusive);
 	READ(unshare_copy_last);
 	READ(unshare_follow);
+	READ(relink_widened);
 	READ(pmd_freed);
 	READ(pmd_copied);
 	READ(fill_private);

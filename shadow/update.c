@@ -255,6 +255,8 @@ static int update_link(struct shadow *sh, struct as *as, struct upd *d)
 			lp.link = (lp.link & ~PTE_FRAME) | spage_gpa(sh, child);
 		}
 		slink_change(sh, as, page, d->i, lp.link);
+		if (!(d->old & PTE_W) && (n & PTE_W))
+			STAT_INC(sh, relink_widened);
 	} else {
 		child = NIL; /* no shadow for it: the next fault builds it */
 	}

@@ -40,7 +40,7 @@ static _Thread_local struct vcpu *current_vcpu;
 /* clang-format off */
 #define SHADOW_COUNTERS(X) \
 	X(share_exclusive) X(share_shared) X(share_identity) X(unshare_copy) X(unshare_exclusive) \
-	X(unshare_copy_last) X(unshare_follow) X(pmd_freed) X(pmd_copied) X(fill_private) \
+	X(unshare_copy_last) X(unshare_follow) X(relink_widened) X(pmd_freed) X(pmd_copied) X(fill_private) \
 	X(fill_shared) X(fill_raced) X(fault_guest) X(fault_spurious) X(updates) X(forks_share) \
 	X(forks_copy) X(forks_lazy) X(shadow_entries_written) X(guest_entries_written) \
 	X(pages_allocated) X(pages_freed) X(path_copies) X(flushes) X(alloc_failures) \
