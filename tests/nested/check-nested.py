@@ -319,7 +319,7 @@ def build_initramfs(world, runs, moddir, extra_files=None):
     run's IMAGE "exec:NAME" runs /nested/NAME)."""
     root = os.path.join(WORKDIR, f"root-{world}")
     shutil.rmtree(root, ignore_errors=True)
-    for d in ("bin", "proc", "sys", "dev", "tmp", "nested"):
+    for d in ("bin", "proc", "sys", "dev", "tmp", "nested", "host"):
         os.makedirs(os.path.join(root, d))
     version = os.path.basename(os.path.dirname(moddir))
     files = {BUSYBOX: "bin/busybox", os.path.join(NESTED_SRC, "init.sh"): "init",

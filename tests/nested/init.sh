@@ -13,6 +13,7 @@
 #   NESTED-RUN ID STATUS MS                   umbra's exit status and run time; ends a run
 #   NESTED-DONE                               all runs made
 #   NESTED-FAIL MESSAGE                       set-up failed; nothing more follows
+#   NESTED-SUITE STATUS                       the suite's exit status ("nested_suite=1")
 #
 # A line of /nested/runs is "ID|IMAGE|UMBRA OPTIONS|GUEST ARGS|EXPECTED STATUS"
 # (IMAGE relative to /nested). A run is killed if umbra outlives its
@@ -70,6 +71,33 @@ until grep -q '^holder: ready' /tmp/holder.out; do
 	fi
 	sleep 0.1
 done
+
+# "nested_suite=1": the host's root file system (9p tag hostroot, read-only)
+# and its build tree (tag build, writable, mounted at the same path) become
+# a chroot in which /nested/suite runs: make check's KVM tests, on this KVM.
+if [ "$(param nested_suite)" = 1 ]; then
+	for m in $(cat /nested/suite-modules); do
+		insmod "$kmod/$m" || finish "NESTED-FAIL insmod $m failed"
+	done
+	builddir=$(cat /nested/suite-builddir)
+	opts=trans=virtio,version=9p2000.L,msize=262144
+	mount -t 9p -o "$opts,ro,cache=loose" hostroot /host ||
+		finish "NESTED-FAIL cannot mount the host's root (9p tag hostroot)"
+	mount -t proc proc /host/proc && mount -t sysfs sysfs /host/sys &&
+		mount -t devtmpfs devtmpfs /host/dev && mkdir -p /host/dev/shm /host/dev/pts &&
+		mount -t tmpfs tmpfs /host/dev/shm && mount -t devpts devpts /host/dev/pts &&
+		mount -t tmpfs tmpfs /host/tmp && mount -t tmpfs tmpfs /host/run ||
+		finish "NESTED-FAIL cannot mount proc, sys, dev and tmpfs in the chroot"
+	mkdir -p "/host$builddir" 2>/dev/null
+	mount -t 9p -o "$opts,cache=mmap" build "/host$builddir" ||
+		finish "NESTED-FAIL cannot mount the build tree at $builddir (9p tag build)"
+	cp /nested/suite /host/tmp/suite
+	chroot /host /bin/sh /tmp/suite
+	status=$?
+	kill $holder
+	umount "/host$builddir"
+	finish "NESTED-SUITE $status"
+fi
 
 if [ "$(param nested_shell)" = 1 ]; then
 	echo "NESTED-SHELL umbra is /nested/umbra, the runs are in /nested/runs; exit powers off"

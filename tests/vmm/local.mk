@@ -121,6 +121,7 @@ VMM_KVM_TESTS = \
 	tests/vmm/unread.sh \
 	tests/vmm/pageops.sh
 TESTS += $(VMM_KVM_TESTS)
+KVM_TESTS += $(VMM_KVM_TESTS)
 EXTRA_DIST += $(VMM_KVM_TESTS)
 # Two vCPU threads, the main thread, signals: the TSan build runs these.
 # trace.py: each vCPU thread fills its own buffer, the main thread reads them all.
@@ -133,6 +134,7 @@ tests_vmm_flush_test_SOURCES = tests/vmm/flush_test.c
 tests_vmm_flush_test_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/vmm $(LIBELF_CFLAGS)
 tests_vmm_flush_test_LDADD = $(VMM_LIBS)
 TESTS += tests/vmm/flush_test
+KVM_TESTS += tests/vmm/flush_test
 
 # The output sinks against pipes; threads and signals, so TSan runs it too.
 check_PROGRAMS += tests/vmm/sink_test
@@ -190,4 +192,5 @@ HOSTILE_TESTS = \
 	tests/vmm/forkrace.sh \
 	tests/vmm/hostile-flush.sh
 TESTS += $(HOSTILE_TESTS)
+KVM_TESTS += $(HOSTILE_TESTS)
 EXTRA_DIST += $(HOSTILE_TESTS)
