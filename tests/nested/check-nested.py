@@ -313,10 +313,11 @@ def find_tools():
     return qemu, kernel, moddir
 
 
-def build_initramfs(world, runs, moddir, extra_files=None):
+def build_initramfs(world, runs, moddir, extra_files=None, extra_modules=()):
     """The initramfs for WORLD's runs, uncompressed: unpacking it would cost
     L1 time at TCG speed. EXTRA_FILES: {path here: path under /nested} (a
-    run's IMAGE "exec:NAME" runs /nested/NAME)."""
+    run's IMAGE "exec:NAME" runs /nested/NAME); EXTRA_MODULES: more kernel
+    modules (paths under the module directory), beside KVM's."""
     root = os.path.join(WORKDIR, f"root-{world}")
     shutil.rmtree(root, ignore_errors=True)
     for d in ("bin", "proc", "sys", "dev", "tmp", "nested", "host"):
@@ -326,7 +327,7 @@ def build_initramfs(world, runs, moddir, extra_files=None):
              HOLDER: "nested/holder"}
     if runs:  # kvm-suite.py has none: its L1 runs the build's own umbra
         files[UMBRA] = "nested/umbra"
-    for m in KVM_MODULES:
+    for m in KVM_MODULES + tuple(extra_modules):
         files[os.path.join(moddir, m)] = f"lib/modules/{version}/kernel/{m}"
     for run in runs:
         if not run.image.startswith("exec:"):
@@ -386,6 +387,27 @@ def decode_report(line):
         return None
 
 
+def console_lines(p, log, deadline):
+    """The console lines of QEMU process P as they come, each copied to
+    LOG. DEADLINE() is the monotonic time by which more output must come;
+    past it QEMU is killed and TimeoutError raised. Ends when QEMU does."""
+    buf = b""
+    while True:
+        left = deadline() - time.monotonic()
+        if left <= 0 or not select.select([p.stdout], [], [], left)[0]:
+            p.kill()
+            p.wait()
+            raise TimeoutError
+        chunk = os.read(p.stdout.fileno(), 65536)
+        if not chunk:
+            return
+        log.write(chunk.decode(errors="replace"))
+        buf += chunk
+        *lines, buf = buf.split(b"\n")
+        for raw in lines:
+            yield raw.decode(errors="replace").rstrip("\r")
+
+
 class Boot:
     """One QEMU boot of L1 that makes WORLD's runs, read from its console."""
 
@@ -405,23 +427,10 @@ class Boot:
                              stderr=subprocess.STDOUT)
         timeout, waiting_for = BOOT_TIMEOUT, "kvm_amd to load"
         deadline = time.monotonic() + timeout
-        buf, done = b"", False
+        done = False
         self.tail = []
-        while True:
-            left = deadline - time.monotonic()
-            if left <= 0 or not select.select([p.stdout], [], [], left)[0]:
-                p.kill()
-                p.wait()
-                self.fail(f"gave up after {timeout} s waiting for {waiting_for}")
-                return
-            chunk = os.read(p.stdout.fileno(), 65536)
-            if not chunk:
-                break
-            log.write(chunk.decode(errors="replace"))
-            buf += chunk
-            *lines, buf = buf.split(b"\n")
-            for raw in lines:
-                line = raw.decode(errors="replace").rstrip("\r")
+        try:
+            for line in console_lines(p, log, lambda: deadline):
                 self.tail = (self.tail + [for_display(line)])[-CONSOLE_TAIL:]
                 event = self.parse(line)
                 if event == "done":
@@ -430,6 +439,9 @@ class Boot:
                     timeout, waiting_for = self.run_timeout + RUN_GRACE, event
                 if event:
                     deadline = time.monotonic() + timeout
+        except TimeoutError:
+            self.fail(f"gave up after {timeout} s waiting for {waiting_for}")
+            return
         status = p.wait()
         if not done and not self.failure:
             self.fail(f"QEMU exited with status {status} while waiting for {waiting_for}")

@@ -13,13 +13,13 @@ make), KVM_TESTS_ONLY (if set, only those of them that it names, with or
 without .sh/.py), NESTED_KERNEL as for check-nested.py; NESTED_SUITE_TIMEOUT, the
 seconds the suite may take (3600). Arguments: --npt N (1); --list prints
 the tests instead; --command CMD runs CMD in the chroot instead of make
-check (make check-kvm-nested NESTED_FLAGS="--command '...'").
+check (make check-kvm-nested NESTED_FLAGS="--command '...'"); --mem SIZE
+gives L1 SIZE of memory (3G).
 """
 import argparse
 import importlib.util
 import os
 import re
-import select
 import shlex
 import subprocess
 import sys
@@ -71,6 +71,7 @@ def main():
     parser = argparse.ArgumentParser(description="make check's KVM tests on kvm_amd in L1")
     parser.add_argument("--npt", type=int, choices=(0, 1), default=1)
     parser.add_argument("--list", action="store_true", help="print the tests it would run")
+    parser.add_argument("--mem", default=L1_MEM, help=f"L1's memory ({L1_MEM})")
     parser.add_argument("--command", help="run this shell command in the build tree instead, "
                         "with the same set-up (to debug a test, or measure, on L1's KVM)")
     opts = parser.parse_args()
@@ -102,20 +103,9 @@ def main():
             f.write(text)
         files[os.path.join(stage, name)] = name
     world = f"suite-npt{opts.npt}"
-    initramfs = cn.build_initramfs(world, [], moddir, files)
-    # the 9p modules go where init.sh's insmod looks for them
-    version = os.path.basename(os.path.dirname(moddir))
-    root = os.path.join(workdir, f"root-{world}")
-    for m in NINEP_MODULES:
-        dst = os.path.join(root, "lib", "modules", version, "kernel", m)
-        os.makedirs(os.path.dirname(dst), exist_ok=True)
-        subprocess.run(["cp", os.path.join(moddir, m), dst], check=True)
-    names = subprocess.run(["find", "."], cwd=root, capture_output=True, check=True).stdout
-    with open(initramfs, "wb") as f:
-        subprocess.run(["cpio", "-o", "-H", "newc", "-R", "0:0", "--quiet"], cwd=root,
-                       input=names, stdout=f, check=True)
+    initramfs = cn.build_initramfs(world, [], moddir, files, NINEP_MODULES)
 
-    cmd = cn.qemu_command(qemu, kernel, initramfs, opts.npt, mem=L1_MEM)
+    cmd = cn.qemu_command(qemu, kernel, initramfs, opts.npt, mem=opts.mem)
     cmd[-1] += " nested_suite=1"
     # multidevs=remap: / spans several file systems, whose inode numbers would collide
     cmd += ["-fsdev", "local,id=hostroot,path=/,security_model=none,readonly=on,multidevs=remap",
@@ -135,21 +125,9 @@ def run(cmd, log_path, cn):
     with open(log_path, "w") as log:
         p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                              stderr=subprocess.STDOUT)
-        buf = b""
-        while True:
-            left = deadline - time.monotonic()
-            if left <= 0 or not select.select([p.stdout], [], [], left)[0]:
-                p.kill()
-                print(f"kvm-suite: FAIL: gave up after {time.monotonic() - start:.0f} s")
-                break
-            chunk = os.read(p.stdout.fileno(), 65536)
-            if not chunk:
-                break
-            log.write(chunk.decode(errors="replace"))
-            buf += chunk
-            *lines, buf = buf.split(b"\n")
-            for raw in lines:
-                line = cn.for_display(raw.decode(errors="replace").rstrip("\r"))
+        try:
+            for raw in cn.console_lines(p, log, lambda: deadline):
+                line = cn.for_display(raw)
                 tag, _, rest = line.partition(" ")
                 if tag == "NESTED-SUITE":
                     status = int(rest)
@@ -160,6 +138,8 @@ def run(cmd, log_path, cn):
                           flush=True)
                 else:
                     print(line, flush=True)
+        except TimeoutError:
+            print(f"kvm-suite: FAIL: gave up after {time.monotonic() - start:.0f} s")
         p.wait()
     print(f"kvm-suite: {time.monotonic() - start:.0f} s; suite exit status {status}")
     return 1 if status is None else status
