@@ -53,18 +53,16 @@ def stem(test):
 def suite_script(builddir, tests, command):
     """/nested/suite: what L1 runs in the chroot (COMMAND instead of make
     check, if given)."""
-    run = command or f"make -s check TESTS={shlex.quote(tests)} UMBRA_REQUIRE_KVM=1"
+    # the harness's summary lines reach the console even when make's own output scrolled
+    run = command or (f"make -s check TESTS={shlex.quote(tests)} UMBRA_REQUIRE_KVM=1; status=$?; "
+                      "grep -h '^# [A-Z]*: ' test-suite.log 2>/dev/null; exit $status")
     return "\n".join([
         "export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
         "export HOME=/tmp LANG=C.UTF-8 UMBRA_REQUIRE_KVM=1",
         f"cd {shlex.quote(builddir)} || exit 1",
         'echo "kvm-suite: L1 $(uname -r), kvm_amd npt=$(cat /sys/module/kvm_amd/parameters/npt),'
         ' $(nproc) CPUs, /dev/kvm: $(ls -l /dev/kvm)"',
-        run,
-        "status=$?",
-        # the harness's summary lines reach the console even when make's own output scrolled
-        "grep -h '^# [A-Z]*: ' test-suite.log 2>/dev/null",
-        "exit $status", ""])
+        run, ""])
 
 
 def main():
