@@ -100,7 +100,7 @@ need_umbra() {
 	umbra=$top_builddir/vmm/umbra
 	[ -x "$umbra" ] || skip "vmm/umbra is not built in this tree"
 	[ -n "${PYTHON3:-}" ] || skip "python3 was not found by configure"
-	[ -r /dev/kvm ] && [ -w /dev/kvm ] || skip "/dev/kvm is missing or not usable"
+	[ -c /dev/kvm ] && [ -r /dev/kvm ] && [ -w /dev/kvm ] || skip "/dev/kvm is missing or not usable"
 	[ -f "$guest_image" ] || fail "$guest_image is missing"
 }
 

@@ -28,7 +28,7 @@ skip() {
 }
 
 require_kvm() {
-	[ -r /dev/kvm ] && [ -w /dev/kvm ] || skip "/dev/kvm is not usable"
+	[ -c /dev/kvm ] && [ -r /dev/kvm ] && [ -w /dev/kvm ] || skip "/dev/kvm is not usable"
 }
 
 require_python() {
