@@ -44,11 +44,13 @@ need_qemu() {
 # its command line. Sets $out (the console output file) and $guest_status:
 # the guest's exit status (isa-debug-exit: QEMU exits with 2 * status + 1),
 # or "timeout", or "qemu-N" for an exit that was not the guest's doing.
+# QEMU's accelerator: TCG with a host thread per CPU, unless a test says otherwise.
+qemu_accel=tcg
 run_qemu() {
 	cpus=$1
 	shift
 	out=$(mktemp "$workdir/qemu-$cpus.XXXXXX")
-	timeout 120 "$QEMU" -M microvm -accel tcg -m 64 -smp "$cpus" -nographic -no-reboot \
+	timeout 120 "$QEMU" -M microvm -accel "$qemu_accel" -m 64 -smp "$cpus" -nographic -no-reboot \
 		-serial stdio -monitor none -device isa-debug-exit,iobase=0xf4,iosize=0x04 \
 		-kernel "$guest_image" -append "$*" >"$out" 2>&1 </dev/null
 	rc=$?
