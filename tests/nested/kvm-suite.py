@@ -88,9 +88,8 @@ def main():
     workdir = os.path.join(builddir, "tests", "nested", "work")
     os.makedirs(workdir, exist_ok=True)
     cn.WORKDIR = workdir
-    for path in (cn.HOLDER,):
-        if not os.path.exists(path):
-            cn.die(f"{path} is missing (make check-kvm-nested builds it)")
+    if not os.path.exists(cn.HOLDER):
+        cn.die(f"{cn.HOLDER} is missing (make check-kvm-nested builds it)")
     files = {}
     stage = os.path.join(workdir, "suite")
     os.makedirs(stage, exist_ok=True)
