@@ -146,7 +146,7 @@ int64_t hypercall__dispatch(struct vcpu *v, uint32_t nr)
 	struct kvm_regs *r = vcpu__regs(v);
 	struct phase_counters *pc = vcpu_stats__cur(&v->stats);
 	unsigned slot = nr < UMBRA_HC_COUNT && hc_names[nr] ? nr : HC_SLOT_UNKNOWN;
-	uint64_t start_ns, end_ns, flush_ns = phase_counters__flush_ns(pc);
+	uint64_t start_ns, end_ns, call_ns, flush_ns = phase_counters__flush_ns(pc);
 	int64_t ret;
 
 	trace__hypercall_begin(v->trace, nr);
@@ -208,7 +208,10 @@ int64_t hypercall__dispatch(struct vcpu *v, uint32_t nr)
 	/* pc, not the current phase: UMBRA_HC_PHASE charges the phase it ends;
 	 * the flush an AS call may end with is the flushes' time, not the call's */
 	end_ns = stats__now_ns();
-	pc->hc_ns[slot] += end_ns - start_ns - (phase_counters__flush_ns(pc) - flush_ns);
+	call_ns = end_ns - start_ns - (phase_counters__flush_ns(pc) - flush_ns);
+	pc->hc_ns[slot] += call_ns;
+	if (call_ns > pc->hc_max_ns[slot])
+		pc->hc_max_ns[slot] = call_ns;
 	trace__hypercall_end(v->trace, nr, start_ns, end_ns, ret);
 	r->rax = (uint64_t)ret;
 	vcpu__regs_dirty(v);

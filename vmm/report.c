@@ -113,6 +113,11 @@ static void agg_group_add(struct agg_group *g, const struct counter_track *t, in
 	}
 }
 
+static uint64_t max_u64(uint64_t a, uint64_t b)
+{
+	return a > b ? a : b;
+}
+
 static void add_counters(struct phase_counters *d, const struct phase_counters *s)
 {
 	for (unsigned i = 0; i < EXIT_SLOTS; i++)
@@ -123,6 +128,7 @@ static void add_counters(struct phase_counters *d, const struct phase_counters *
 		d->hc_calls[i] += s->hc_calls[i];
 		d->hc_errors[i] += s->hc_errors[i];
 		d->hc_ns[i] += s->hc_ns[i];
+		d->hc_max_ns[i] = max_u64(d->hc_max_ns[i], s->hc_max_ns[i]);
 	}
 	d->flushes += s->flushes;
 	d->flush_ns += s->flush_ns;
@@ -132,6 +138,7 @@ static void add_counters(struct phase_counters *d, const struct phase_counters *
 	d->tlb_pages += s->tlb_pages;
 	d->root_moves += s->root_moves;
 	d->time_ns += s->time_ns;
+	d->longest_ns = max_u64(d->longest_ns, s->longest_ns);
 	d->cpu_ns += s->cpu_ns;
 }
 
@@ -164,6 +171,15 @@ static uint64_t sum(const uint64_t *v, unsigned n)
 	for (unsigned i = 0; i < n; i++)
 		s += v[i];
 	return s;
+}
+
+static uint64_t most(const uint64_t *v, unsigned n)
+{
+	uint64_t m = 0;
+
+	for (unsigned i = 0; i < n; i++)
+		m = max_u64(m, v[i]);
+	return m;
 }
 
 /* A VM-wide counter in `phase` (or over the run). */
@@ -200,6 +216,7 @@ static void json_counters(struct json *j, const struct agg *a)
 	const struct phase_counters *pc = &a->pc;
 
 	json__u64(j, "time_ns", pc->time_ns);
+	json__u64(j, "longest_ns", pc->longest_ns);
 	json__u64(j, "cpu_ns", pc->cpu_ns);
 	json__object_begin(j, "exits");
 	json__u64(j, "total", sum(pc->exits, EXIT_SLOTS));
@@ -217,6 +234,7 @@ static void json_counters(struct json *j, const struct agg *a)
 	json__u64(j, "calls", sum(pc->hc_calls, HC_SLOTS));
 	json__u64(j, "errors", sum(pc->hc_errors, HC_SLOTS));
 	json__u64(j, "ns", sum(pc->hc_ns, HC_SLOTS));
+	json__u64(j, "max_ns", most(pc->hc_max_ns, HC_SLOTS));
 	json__object_end(j);
 	for (unsigned i = 0; i < HC_SLOTS; i++) {
 		if (!hc_name(i))
@@ -225,6 +243,7 @@ static void json_counters(struct json *j, const struct agg *a)
 		json__u64(j, "calls", pc->hc_calls[i]);
 		json__u64(j, "errors", pc->hc_errors[i]);
 		json__u64(j, "ns", pc->hc_ns[i]);
+		json__u64(j, "max_ns", pc->hc_max_ns[i]);
 		json__object_end(j);
 	}
 	json__object_end(j);

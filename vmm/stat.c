@@ -143,10 +143,19 @@ static bool row_values(const struct stat *st, const uint32_t *sect, const char *
 	return any;
 }
 
-/* Per fork means nothing for a gauge. */
+static bool ends_with(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), k = strlen(suffix);
+
+	return n >= k && strcmp(s + n - k, suffix) == 0;
+}
+
+/* Per fork means nothing for a gauge, or for a maximum (the longest call
+ * or stay). */
 static bool per_fork_applies(const char *row)
 {
-	return strncmp(row, "shadow_pool.", strlen("shadow_pool.")) != 0;
+	return strncmp(row, "shadow_pool.", strlen("shadow_pool.")) != 0 &&
+	       !ends_with(row, "max_ns") && !ends_with(row, "longest_ns");
 }
 
 static bool ratio(const uint64_t *v, const bool *have, int r, double *out)

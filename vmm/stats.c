@@ -95,6 +95,8 @@ static void charge(struct vcpu_stats *s)
 	uint64_t now = stats__now_ns(), cpu = thread_cpu_ns();
 
 	pc->time_ns += now - s->phase_start_ns;
+	if (now - s->phase_start_ns > pc->longest_ns)
+		pc->longest_ns = now - s->phase_start_ns;
 	pc->cpu_ns += cpu - s->phase_cpu_ns;
 	s->phase_start_ns = now;
 	s->phase_cpu_ns = cpu;

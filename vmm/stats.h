@@ -42,6 +42,7 @@ struct phase_counters {
 	uint64_t hc_calls[HC_SLOTS];  /* hypercalls made */
 	uint64_t hc_errors[HC_SLOTS]; /* ... that returned an error or were refused */
 	uint64_t hc_ns[HC_SLOTS];     /* VMM time handling them (idle: parked), in ns */
+	uint64_t hc_max_ns[HC_SLOTS]; /* ... the longest one call took: a cold first call shows */
 	uint64_t flushes;             /* whole-VM flushes (dummy memslot): everything KVM cached */
 	uint64_t flush_ns;            /* time spent in them, in nanoseconds */
 	uint64_t frame_flushes;       /* single guest frames flushed (guest_mem__drop_cached) */
@@ -50,6 +51,7 @@ struct phase_counters {
 	uint64_t tlb_pages;           /* pages the stub invalidated one by one */
 	uint64_t root_moves;          /* new roots loaded after a path copy (--flush copy) */
 	uint64_t time_ns;             /* wall time spent in the phase, in nanoseconds */
+	uint64_t longest_ns;          /* the longest single stay in the phase, in nanoseconds */
 	uint64_t cpu_ns;              /* CPU time of the vCPU thread (guest and VMM), in ns */
 	bool used;                    /* the vCPU entered this phase */
 };

@@ -52,6 +52,9 @@ check("hypercalls.total", t["hypercalls"]["total"], {"calls": 1, "errors": 0})
 check("hypercalls.exit", t["hypercalls"]["exit"], {"calls": 1, "errors": 0})
 check("phases", [p["name"] for p in d["phases"]], ["boot"])
 check("phase boot", d["phases"][0]["total"]["exits"], t["exits"])
+reportcheck.stays(d)
+boot = d["phases"][0]["total"]
+check("phase boot: one stay", boot["longest_ns"], boot["time_ns"])
 check("vcpus", len(d["vcpus"]), 1)
 if t["kvm"] is not None and t["kvm"]["exits"] < t["exits"]["total"]:
     sys.exit(f"KVM counted {t['kvm']['exits']} exits, fewer than the {t['exits']['total']} in user space")

@@ -46,6 +46,13 @@ check("boot vcpu0 hypercalls", boot0["hypercalls"]["total"], {"calls": 1, "error
 check("boot vcpu0 phase", boot0["hypercalls"]["phase"]["calls"], 1)
 user = phases["user6"]
 check("user6 vcpus", [v["vcpu"] for v in user["vcpus"]], [0])
+reportcheck.stays(d)
+# n stays in user6: each PHASE call there ends one
+if not 0 < user["total"]["longest_ns"] < user["total"]["time_ns"]:
+    sys.exit(f"user6: longest stay {user['total']['longest_ns']} ns of {user['total']['time_ns']} ns")
+# the longest call of a kind is one of its calls, and the longest of all is one of them
+check("longest hypercall", t["hypercalls"]["total"]["max_ns"],
+      max(h["max_ns"] for k, h in t["hypercalls"].items() if k != "total"))
 check("user6 hypercalls", user["total"]["hypercalls"]["total"],
       {"calls": calls - 1 - n, "errors": errors})
 for v in d["vcpus"]:
