@@ -4,7 +4,10 @@
 Reads forkbench.py's results.json files (several are merged: a run of the
 small sizes and one of 1 GiB, say; a later file's cell replaces an earlier
 one's) and prints a Markdown table: goal,
-the measured value, met or not. Nothing is measured here.
+the measured value, met or not. Nothing is measured here. Where the
+results have them, fork times against Linux's median of warm forks, and
+share's VMM fork against copy's, leave each run's longest fork out (the
+cold first one; forkbench.py's but_the_longest_us) and say so.
 
     bench/goals.py bench-npt1/small/results.json bench-npt1/big/results.json
     bench/goals.py npt=1=a/results.json,b/results.json npt=0=c/results.json,...
@@ -92,8 +95,16 @@ def evaluate(cells, worlds):
         limit = {1024: 0.2, 64: 1.0}.get(size)
         text = f"9: guest fork (share) / Linux fork, {size} MiB"
         text += f" (<= {limit:g})" if limit else " (no goal)"
-        goal(text, f"{c['fork_latency_us'] / 1e3:.2f} ms / {c['linux_fork_us'] / 1e3:.2f} ms = "
-             f"{c['over_linux_fork']:.2f}", c["over_linux_fork"] <= limit if limit else None)
+        # Linux's is a median of warm forks: against it, the guest's forks
+        # but the longest (the cold first one) where the results have them
+        warm = c.get("warm_over_linux_fork")
+        if warm is None:
+            goal(text, f"{c['fork_latency_us'] / 1e3:.2f} ms / {c['linux_fork_us'] / 1e3:.2f} ms = "
+                 f"{c['over_linux_fork']:.2f}", c["over_linux_fork"] <= limit if limit else None)
+            continue
+        goal(text, f"{c['fork_latency_warm_us'] / 1e3:.2f} ms / {c['linux_fork_us'] / 1e3:.2f} ms = "
+             f"{warm:.2f} (all {c['forks']} forks: {c['over_linux_fork']:.2f})",
+             warm <= limit if limit else None)
     # issue 9: one user-space exit per fork, kicks aside
     for c in sorted((c for c in cells if c["workload"] == "bigparent" and c["mode"] == "share"),
                     key=lambda c: c["size_mib"]):
@@ -106,8 +117,12 @@ def evaluate(cells, worlds):
     s, c = find(cells, "bigparent", "share", 1024), find(cells, "bigparent", "copy", 1024)
     if s and c:
         r = s["vmm_fork_us"] / c["vmm_fork_us"]
-        goal("9: VMM fork share / copy, 1 GiB (<= 0.05)",
-             f"{s['vmm_fork_us'] / 1e3:.2f} ms / {c['vmm_fork_us'] / 1e3:.2f} ms = {r:.2f}", r <= 0.05)
+        value = f"{s['vmm_fork_us'] / 1e3:.2f} ms / {c['vmm_fork_us'] / 1e3:.2f} ms = {r:.3f}"
+        if s.get("vmm_fork_warm_us") is not None and c.get("vmm_fork_warm_us") is not None:
+            all_forks, r = value, s["vmm_fork_warm_us"] / c["vmm_fork_warm_us"]
+            value = (f"{s['vmm_fork_warm_us'] / 1e3:.2f} ms / {c['vmm_fork_warm_us'] / 1e3:.2f} ms = "
+                     f"{r:.3f} (all {s['forks']} forks: {all_forks})")
+        goal("9: VMM fork share / copy, 1 GiB (<= 0.05)", value, r <= 0.05)
     s, c = find(cells, "fourchildren", "share"), find(cells, "fourchildren", "copy")
     if s and c:
         r = s["run_s"] / c["run_s"]
