@@ -238,7 +238,8 @@ def main():
     ap.add_argument("--sizes", default="16,64,256", help="parent sizes in MiB")
     ap.add_argument("--workloads", default=",".join(DEFAULT_WORKLOADS),
                     help=f"of {', '.join(WORKLOADS)}")
-    ap.add_argument("--children", type=int, default=2, help="bigparent's children")
+    # six: five forks after the cold first one (but_the_longest_us)
+    ap.add_argument("--children", type=int, default=6, help="bigparent's children")
     ap.add_argument("--reps", type=int, default=3, help="runs per cell (the median is kept)")
     ap.add_argument("--vcpus", type=int, default=2)
     ap.add_argument("--timeout", type=int, default=1800, help="per run, in seconds")
