@@ -7,12 +7,11 @@ dist_noinst_DATA += docs/results.md docs/results/trace-forkstorm.png \
 	docs/results/nested-npt1/table.md docs/results/nested-npt1/forks.png \
 	docs/results/nested-npt0/results.csv docs/results/nested-npt0/results.json \
 	docs/results/nested-npt0/table.md docs/results/nested-npt0/forks.png \
-	docs/results/nested-npt1-share1g/results.csv docs/results/nested-npt1-share1g/results.json \
-	docs/results/nested-npt1-share1g/table.md \
-	docs/results/soak-npt1/report-10000.json docs/results/soak-npt1/report-2000.json \
-	docs/results/nested-npt0-again/results.csv docs/results/nested-npt0-again/results.json \
-	docs/results/nested-npt0-again/table.md \
-	docs/results/nested-npt1-1g-nothp/results.csv docs/results/nested-npt1-1g-nothp/results.json \
-	docs/results/nested-npt1-1g-nothp/table.md \
-	docs/results/nested-npt0-1g-nothp/results.csv docs/results/nested-npt0-1g-nothp/results.json \
-	docs/results/nested-npt0-1g-nothp/table.md
+	docs/results/nested-npt1-runs9/results.csv docs/results/nested-npt1-runs9/results.json \
+	docs/results/nested-npt1-runs9/table.md \
+	docs/results/nested-npt0-runs9/results.csv docs/results/nested-npt0-runs9/results.json \
+	docs/results/nested-npt0-runs9/table.md \
+	docs/results/nested-npt1-64/results.csv docs/results/nested-npt1-64/results.json \
+	docs/results/nested-npt1-64/table.md \
+	docs/results/nested-npt0-64/results.csv docs/results/nested-npt0-64/results.json \
+	docs/results/nested-npt0-64/table.md
