@@ -25,6 +25,7 @@ with more memory, longer runs and the full reports.
 """
 import argparse
 import base64
+import errno
 import glob
 import gzip
 import json
@@ -32,6 +33,7 @@ import os
 import re
 import select
 import shutil
+import stat
 import struct
 import subprocess
 import sys
@@ -214,6 +216,8 @@ def kvm_here():
     """True if this machine's /dev/kvm opens; without it the runs here are
     left out (a failure where UMBRA_REQUIRE_KVM=1 says they must run)."""
     try:
+        if not stat.S_ISCHR(os.stat("/dev/kvm").st_mode):
+            raise OSError(errno.ENODEV, "not a character device")
         os.close(os.open("/dev/kvm", os.O_RDWR))
         return True
     except OSError as e:

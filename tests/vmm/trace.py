@@ -8,6 +8,7 @@ how many it dropped, in the file and on stderr.
 import collections
 import json
 import os
+import stat
 import subprocess
 import sys
 import tempfile
@@ -142,7 +143,8 @@ def check_tiny(path, trace, stats, err):
     print(f"ok: --trace-buffer {TINY}: {dropped} records dropped and reported")
 
 
-if not os.access("/dev/kvm", os.R_OK | os.W_OK):
+if not (os.path.exists("/dev/kvm") and stat.S_ISCHR(os.stat("/dev/kvm").st_mode)
+        and os.access("/dev/kvm", os.R_OK | os.W_OK)):
     skip("/dev/kvm is missing or not usable")
 for path in (UMBRA, IMAGE, STUBCHECK):
     if not os.path.exists(path):
