@@ -3,6 +3,7 @@ the JSON report. The harness exports top_srcdir and top_builddir."""
 import json
 import os
 import re
+import stat
 import subprocess
 import sys
 import tempfile
@@ -28,8 +29,18 @@ def skip(why):
     sys.exit(77)
 
 
+def kvm_usable():
+    """/dev/kvm is a character device we may open read-write (as root, a
+    failed open can leave a regular file by that name: that is no KVM)."""
+    try:
+        is_device = stat.S_ISCHR(os.stat("/dev/kvm").st_mode)
+    except OSError:
+        return False
+    return is_device and os.access("/dev/kvm", os.R_OK | os.W_OK)
+
+
 def require_umbra():
-    if not os.access("/dev/kvm", os.R_OK | os.W_OK):
+    if not kvm_usable():
         skip("/dev/kvm is missing or not usable")
     for path in (UMBRA, IMAGE):
         if not os.path.exists(path):
@@ -53,8 +64,10 @@ def expected_summary(args):
 class Run:
     """One `umbra run` of the guest kernel with the JSON report read back."""
 
-    def __init__(self, mode, args, vcpus=2, check=False, mem="256M", timeout=240, ptshare=1):
-        """ptshare: the guest kernel's own page-table sharing (1, its default) or not."""
+    def __init__(self, mode, args, vcpus=2, check=False, mem="256M", timeout=240, ptshare=1,
+                 flush=None):
+        """ptshare: the guest kernel's own page-table sharing (1, its default) or not;
+        flush: umbra's --flush (None: its default, by the kind of KVM)."""
         self.mode, self.args, self.ptshare = mode, args, ptshare
         with tempfile.TemporaryDirectory() as tmp:
             report = os.path.join(tmp, "stats.json")
@@ -62,6 +75,8 @@ class Run:
                    "--timeout", str(timeout), "--stats", "none", "--stats-file", report]
             if check:
                 cmd.append("--check")
+            if flush:
+                cmd += ["--flush", flush]
             cmd += [IMAGE, "--", f"ptshare={ptshare}"] + args.split()
             p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout + 60)
             self.status, self.out, self.err = p.returncode, p.stdout, p.stderr
