@@ -64,3 +64,21 @@ expect_err_line() {
 		fail "stderr lacks the line: $1"
 	fi
 }
+
+# stubcheck_tlb ARG RUNS PAGES: stubcheck.elf with the guest argument ARG
+# under --flush tlb on 1 vCPU: exit 0, its CPL 0 verdict, and RUNS flush
+# stub runs that invalidated PAGES pages in the report.
+stubcheck_tlb() {
+	run_umbra run --paging share --flush tlb --mem 64M --vcpus 1 --timeout $RUN_TIMEOUT \
+		--stats none --stats-file "$tmp/report.json" "$GUESTS/stubcheck.elf" -- "$1"
+	cat "$tmp/out"
+	expect_rc 0 "stubcheck $1"
+	grep -qx "stubcheck: ok at cpl0" "$tmp/out" || fail "stubcheck $1: no verdict"
+	"$PYTHON3" - "$tmp/report.json" "$2" "$3" <<'PY' || fail "stubcheck $1: report"
+import json, sys
+t = json.load(open(sys.argv[1]))["total"]
+want = (int(sys.argv[2]), int(sys.argv[3]))
+if (t["tlb_flushes"], t["tlb_pages"]) != want:
+    sys.exit(f"{t['tlb_flushes']} stub runs, {t['tlb_pages']} pages, expected {want[0]} and {want[1]}")
+PY
+}

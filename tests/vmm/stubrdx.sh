@@ -9,16 +9,6 @@
 require_kvm
 require_python
 
-run_umbra run --paging share --flush tlb --mem 64M --vcpus 1 --timeout $RUN_TIMEOUT \
-	--stats none --stats-file "$tmp/report.json" "$GUESTS/stubcheck.elf" -- partial
-cat "$tmp/out"
-expect_rc 0 "stubcheck partial"
-grep -qx "stubcheck: ok at cpl0" "$tmp/out" || fail "no verdict"
-"$PYTHON3" - "$tmp/report.json" <<'PY' || fail "report"
-import json, sys
-t = json.load(open(sys.argv[1]))["total"]
 # The 12 cases and the partial batch, which invalidates leaf 4's page.
-if (t["tlb_flushes"], t["tlb_pages"]) != (13, 5):
-    sys.exit(f"{t['tlb_flushes']} stub runs, {t['tlb_pages']} pages, expected 13 and 5")
-PY
+stubcheck_tlb partial 13 5
 exit 0
